@@ -10,8 +10,8 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "proto/random_message.h"
 #include "proto/raft.pb.h"
+#include "proto/random_message.h"
 #include "rapidcheck.h"
 
 namespace raftstore {
@@ -57,20 +57,19 @@ TEST(ProtoRoundTripTest, SchemaDeclaresTheMessagesEveryLayerShares) {
 
 TEST(ProtoRoundTripTest, EveryMessageRoundTripsThroughSerialisation) {
   for (const Descriptor* type : proto_testing::AllRaftStoreMessageTypes()) {
-    const bool ok = rc::check(
-        "round trip of " + type->full_name(), [type] {
-          std::unique_ptr<Message> original = NewMessage(type);
-          proto_testing::FillRandom(original.get());
-          const std::string bytes = SerializeDeterministic(*original);
+    const bool ok = rc::check("round trip of " + type->full_name(), [type] {
+      std::unique_ptr<Message> original = NewMessage(type);
+      proto_testing::FillRandom(original.get());
+      const std::string bytes = SerializeDeterministic(*original);
 
-          std::unique_ptr<Message> parsed = NewMessage(type);
-          RC_ASSERT(parsed->ParseFromString(bytes));
-          std::string difference;
-          MessageDifferencer differencer;
-          differencer.ReportDifferencesToString(&difference);
-          RC_ASSERT(differencer.Compare(*original, *parsed));
-          RC_ASSERT(SerializeDeterministic(*parsed) == bytes);
-        });
+      std::unique_ptr<Message> parsed = NewMessage(type);
+      RC_ASSERT(parsed->ParseFromString(bytes));
+      std::string difference;
+      MessageDifferencer differencer;
+      differencer.ReportDifferencesToString(&difference);
+      RC_ASSERT(differencer.Compare(*original, *parsed));
+      RC_ASSERT(SerializeDeterministic(*parsed) == bytes);
+    });
     EXPECT_TRUE(ok) << type->full_name();
   }
 }

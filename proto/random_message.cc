@@ -32,8 +32,7 @@ std::vector<const FileDescriptor*> RaftStoreFiles() {
   };
 }
 
-void AddNested(const Descriptor* type,
-               std::vector<const Descriptor*>* out) {
+void AddNested(const Descriptor* type, std::vector<const Descriptor*>* out) {
   out->push_back(type);
   for (int i = 0; i < type->nested_type_count(); ++i) {
     AddNested(type->nested_type(i), out);
@@ -41,8 +40,7 @@ void AddNested(const Descriptor* type,
 }
 
 std::string RandomAscii() {
-  return *rc::gen::container<std::string>(
-      rc::gen::inRange<char>(' ', '~' + 1));
+  return *rc::gen::container<std::string>(rc::gen::inRange<char>(' ', '~' + 1));
 }
 
 int RandomEnumNumber(const EnumDescriptor* type) {
@@ -60,12 +58,12 @@ void SetOne(Message* message, const FieldDescriptor* field, int depth_left) {
   const Reflection* r = message->GetReflection();
   const bool rep = field->is_repeated();
   switch (field->cpp_type()) {
-#define RS_SCALAR_CASE(CPPTYPE, TYPE, METHOD)                        \
-  case FieldDescriptor::CPPTYPE: {                                   \
-    const TYPE v = *rc::gen::arbitrary<TYPE>();                      \
-    rep ? r->Add##METHOD(message, field, v)                          \
-        : r->Set##METHOD(message, field, v);                         \
-    break;                                                           \
+#define RS_SCALAR_CASE(CPPTYPE, TYPE, METHOD)   \
+  case FieldDescriptor::CPPTYPE: {              \
+    const TYPE v = *rc::gen::arbitrary<TYPE>(); \
+    rep ? r->Add##METHOD(message, field, v)     \
+        : r->Set##METHOD(message, field, v);    \
+    break;                                      \
   }
     RS_SCALAR_CASE(CPPTYPE_INT32, int32_t, Int32)
     RS_SCALAR_CASE(CPPTYPE_INT64, int64_t, Int64)
@@ -85,8 +83,7 @@ void SetOne(Message* message, const FieldDescriptor* field, int depth_left) {
       const std::string v = field->type() == FieldDescriptor::TYPE_STRING
                                 ? RandomAscii()
                                 : *rc::gen::arbitrary<std::string>();
-      rep ? r->AddString(message, field, v)
-          : r->SetString(message, field, v);
+      rep ? r->AddString(message, field, v) : r->SetString(message, field, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {

@@ -48,14 +48,14 @@ struct Voidify {
 
 // Returns nothing when the comparison holds, else "a OP b (x vs. y)". The
 // operands are evaluated exactly once, by the caller.
-#define RS_DEFINE_CHECK_OP_IMPL_(name, op)                                 \
-  template <typename A, typename B>                                       \
-  std::optional<std::string> Check##name##Impl(const A& a, const B& b,    \
-                                               const char* expression) {  \
-    if (ABSL_PREDICT_TRUE(a op b)) return std::nullopt;                   \
-    std::ostringstream out;                                               \
-    out << expression << " (" << a << " vs. " << b << ")";                \
-    return out.str();                                                     \
+#define RS_DEFINE_CHECK_OP_IMPL_(name, op)                               \
+  template <typename A, typename B>                                      \
+  std::optional<std::string> Check##name##Impl(const A& a, const B& b,   \
+                                               const char* expression) { \
+    if (ABSL_PREDICT_TRUE(a op b)) return std::nullopt;                  \
+    std::ostringstream out;                                              \
+    out << expression << " (" << a << " vs. " << b << ")";               \
+    return out.str();                                                    \
   }
 RS_DEFINE_CHECK_OP_IMPL_(EQ, ==)
 RS_DEFINE_CHECK_OP_IMPL_(NE, !=)
@@ -67,12 +67,12 @@ RS_DEFINE_CHECK_OP_IMPL_(GT, >)
 
 }  // namespace raftstore::internal
 
-#define RS_CHECK(condition)                                             \
-  ABSL_PREDICT_TRUE(condition)                                          \
-  ? (void)0                                                             \
-  : ::raftstore::internal::Voidify() &                                  \
-        ::raftstore::internal::CheckFailure(__FILE__, __LINE__, #condition) \
-            .stream()
+#define RS_CHECK(condition)                                                   \
+  ABSL_PREDICT_TRUE(condition)                                                \
+  ? (void)0                                                                   \
+  : ::raftstore::internal::Voidify() &                                        \
+          ::raftstore::internal::CheckFailure(__FILE__, __LINE__, #condition) \
+              .stream()
 
 // Comparison checks evaluate each operand once and print both on failure.
 // The while-form keeps them safe inside an unbraced if/else.

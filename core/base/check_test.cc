@@ -45,7 +45,7 @@ TEST(CheckDeathTest, ChecksStayOnInOptimisedBuilds) {
 
 TEST(CheckTest, ComparisonCheckIsSafeInUnbracedIfElse) {
   bool took_else = false;
-  if (false)
+  if (false)  // NOLINT(readability-simplify-boolean-expr): the point
     RS_CHECK_EQ(1, 2);
   else
     took_else = true;

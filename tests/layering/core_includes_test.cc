@@ -37,6 +37,7 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<int> Lines(const std::vector<Violation>& found) {
   std::vector<int> lines;
+  lines.reserve(found.size());
   for (const Violation& v : found) lines.push_back(v.line);
   return lines;
 }
@@ -45,8 +46,7 @@ TEST(CoreIncludesTest, NoFileUnderCoreBreaksTheRules) {
   // Runfiles are links into the source tree; following one back finds the
   // real core/, so a file in a package nobody listed is scanned too. The
   // target is tagged "external" so this scan is never served from cache.
-  const fs::path anchor =
-      fs::canonical(Runfile("tests/layering/BUILD.bazel"));
+  const fs::path anchor = fs::canonical(Runfile("tests/layering/BUILD.bazel"));
   const std::string root = anchor.parent_path().parent_path().parent_path();
   auto found = ScanTree(root, "core");
   ASSERT_TRUE(found.ok()) << found.status();
@@ -57,8 +57,7 @@ TEST(CoreIncludesTest, NoFileUnderCoreBreaksTheRules) {
 
 TEST(CoreIncludesTest, ScanSeesTheCoreSources) {
   // Guard against a scan that passes because it read nothing.
-  const fs::path anchor =
-      fs::canonical(Runfile("tests/layering/BUILD.bazel"));
+  const fs::path anchor = fs::canonical(Runfile("tests/layering/BUILD.bazel"));
   const fs::path core = anchor.parent_path().parent_path().parent_path() /
                         "core" / "base" / "check.h";
   EXPECT_TRUE(fs::exists(core)) << core;
@@ -95,14 +94,15 @@ TEST(CoreIncludesTest, MissingDirectoryIsAnError) {
 }
 
 TEST(StripCommentsAndLiteralsTest, KeepsCodeAndLineBreaks) {
-  const std::string out = StripCommentsAndLiterals(
-      "a // x\nb /* y\nz */ c \"q\\\"r\" 'd'\n");
+  const std::string out =
+      StripCommentsAndLiterals("a // x\nb /* y\nz */ c \"q\\\"r\" 'd'\n");
   EXPECT_EQ(out, "a     \nb     \n     c \"    \" ' '\n");
 }
 
 TEST(FindViolationsTest, IdentifiersInCodeAreCaughtButNotInComments) {
-  EXPECT_THAT(FindViolations("f.cc", "auto t = std::chrono::steady_clock::now();"),
-              ElementsAre(Field(&Violation::what, "steady_clock")));
+  EXPECT_THAT(
+      FindViolations("f.cc", "auto t = std::chrono::steady_clock::now();"),
+      ElementsAre(Field(&Violation::what, "steady_clock")));
   EXPECT_THAT(FindViolations("f.cc", "// steady_clock\n"), IsEmpty());
   EXPECT_THAT(FindViolations("f.cc", "std::thread t;"),
               ElementsAre(Field(&Violation::what, "std::thread")));

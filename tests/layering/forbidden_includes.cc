@@ -23,7 +23,8 @@ struct Rule {
 // name inside <> or "".
 const std::vector<Rule>& IncludeRules() {
   static const auto* rules = new std::vector<Rule>{
-      {std::regex(R"(^uv\.h$|^uv/)"), "libuv belongs to runtime/ and transport/"},
+      {std::regex(R"(^uv\.h$|^uv/)"),
+       "libuv belongs to runtime/ and transport/"},
       {std::regex(R"(^(thread|mutex|shared_mutex|condition_variable|future|)"
                   R"(semaphore|latch|barrier|stop_token|pthread\.h)$)"),
        "threads and locks: the core is single-threaded by construction"},
@@ -156,12 +157,12 @@ std::vector<Violation> FindViolations(absl::string_view path,
       continue;
     }
     for (const Rule& rule : IdentifierRules()) {
-      for (std::sregex_iterator it(code_line.begin(), code_line.end(),
-                                   rule.pattern),
+      for (std::sregex_iterator
+               it(code_line.begin(), code_line.end(), rule.pattern),
            end;
            it != end; ++it) {
-        found.push_back({std::string(path), static_cast<int>(n + 1),
-                         it->str(), rule.why});
+        found.push_back(
+            {std::string(path), static_cast<int>(n + 1), it->str(), rule.why});
       }
     }
   }
@@ -179,7 +180,8 @@ absl::StatusOr<std::vector<Violation>> ScanTree(const std::string& root,
   }
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(dir, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+       !error && it != fs::recursive_directory_iterator();
+       it.increment(error)) {
     const std::string ext = it->path().extension().string();
     if (it->is_regular_file() && (ext == ".h" || ext == ".cc")) {
       files.push_back(it->path().string());

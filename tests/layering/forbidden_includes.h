@@ -12,18 +12,18 @@
 #define RAFTSTORE_TESTS_LAYERING_FORBIDDEN_INCLUDES_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace raftstore::layering {
 
 struct Violation {
   std::string path;
-  int line = 0;  // 1-based
-  std::string what;   // the forbidden include or identifier found
-  std::string why;    // which rule it breaks
+  int line = 0;      // 1-based
+  std::string what;  // the forbidden include or identifier found
+  std::string why;   // which rule it breaks
 
   std::string ToString() const;
 };

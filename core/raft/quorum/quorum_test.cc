@@ -355,7 +355,10 @@ rc::Gen<std::vector<uint64_t>> GenVoterIds() {
                     rc::gen::container<std::vector<uint32_t>>(
                         kMaxId, rc::gen::arbitrary<uint32_t>())),
       [](const std::pair<size_t, std::vector<uint32_t>>& drawn) {
-        const auto& [count, keys] = drawn;
+        // Named references, not a structured binding: clang 14 (used by
+        // tools/lint.sh) cannot capture a binding in a lambda.
+        const size_t count = drawn.first;
+        const std::vector<uint32_t>& keys = drawn.second;
         std::vector<uint64_t> ids;
         for (uint64_t id = 1; id <= kMaxId; ++id) ids.push_back(id);
         std::stable_sort(ids.begin(), ids.end(),

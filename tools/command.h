@@ -1,0 +1,37 @@
+// The subcommand interface of the `raftstore` CLI.
+//
+// Each subcommand is a function from its arguments (flags already parsed by
+// absl::ParseCommandLine, positional arguments left in `args`) to an exit
+// code: 0 for success, 1 when the command ran and found a problem, 2 for bad
+// usage or bad input (with a message naming what was wrong on stderr).
+//
+// Thread-safety: commands run on the main thread only.
+#ifndef RAFTSTORE_TOOLS_COMMAND_H_
+#define RAFTSTORE_TOOLS_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+namespace raftstore::tools {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblem = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Command {
+  const char* name;
+  const char* usage;    // one line: arguments and flags
+  const char* summary;  // one line: what it does
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// Commands in the order `raftstore help` lists them.
+const std::vector<Command>& AllCommands();
+
+int RunSchema(const std::vector<std::string>& args);
+int RunDecode(const std::vector<std::string>& args);
+int RunEncode(const std::vector<std::string>& args);
+
+}  // namespace raftstore::tools
+
+#endif  // RAFTSTORE_TOOLS_COMMAND_H_
