@@ -144,7 +144,7 @@ void TestNetwork::HandleReady(uint64_t id, Peer& p) {
   for (Message& m : rd.messages) {
     sent_.push_back(m);
     if (Dropped(m)) {
-      if (m.type() == MESSAGE_TYPE_SNAPSHOT) {
+      if (m.type() == MESSAGE_TYPE_SNAPSHOT && report_snapshots_) {
         p.node->ReportSnapshot(m.to(), false);
       }
       continue;
@@ -179,7 +179,8 @@ size_t TestNetwork::DeliverQueued() {
   for (const Message& m : batch) {
     Peer& to = peer(m.to());
     if (!to.node->Step(m).ok()) ++step_errors_;
-    if (m.type() == MESSAGE_TYPE_SNAPSHOT && peers_.contains(m.from())) {
+    if (m.type() == MESSAGE_TYPE_SNAPSHOT && report_snapshots_ &&
+        peers_.contains(m.from())) {
       peer(m.from()).node->ReportSnapshot(m.to(), true);
     }
   }

@@ -74,6 +74,10 @@ class TestNetwork {
   void Cut(uint64_t a, uint64_t b);
   // Drops the messages the filter selects (replacing any previous filter).
   void SetDropFilter(DropFilter filter) { drop_filter_ = std::move(filter); }
+  // Whether the network reports each snapshot message to its sender with
+  // ReportSnapshot: success once delivered, failure if dropped (default
+  // true, as a driver would). Off, the test reports by hand.
+  void set_report_snapshots(bool report) { report_snapshots_ = report; }
   // Removes every isolation, cut and filter.
   void Heal();
 
@@ -141,6 +145,7 @@ class TestNetwork {
   absl::btree_set<uint64_t> isolated_;
   std::set<std::pair<uint64_t, uint64_t>> cuts_;
   DropFilter drop_filter_;
+  bool report_snapshots_ = true;
   absl::btree_map<uint64_t, absl::btree_set<uint64_t>> leaders_by_term_;
   // The longest applied sequence seen, by index, to check every node
   // applies the same entries (State Machine Safety).
