@@ -219,6 +219,13 @@ ProposeResult TestNetwork::Propose(uint64_t id, std::string data) {
   return result;
 }
 
+ProposeResult TestNetwork::ProposeConfChange(uint64_t id,
+                                             const ConfChange& change) {
+  const ProposeResult result = node(id).ProposeConfChange(change);
+  Stabilize();
+  return result;
+}
+
 const std::vector<Entry>& TestNetwork::applied(uint64_t id) {
   return peer(id).applied;
 }

@@ -95,6 +95,8 @@ class TestNetwork {
   void Campaign(uint64_t id);
   // Proposes `data` at `id`, then Stabilize().
   ProposeResult Propose(uint64_t id, std::string data);
+  // Proposes `change` at `id`, then Stabilize().
+  ProposeResult ProposeConfChange(uint64_t id, const ConfChange& change);
 
   // --- Observations ---------------------------------------------------
   // The entries each node applied, in order (from snapshots: see
