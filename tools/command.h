@@ -31,6 +31,7 @@ const std::vector<Command>& AllCommands();
 int RunSchema(const std::vector<std::string>& args);
 int RunDecode(const std::vector<std::string>& args);
 int RunEncode(const std::vector<std::string>& args);
+int RunRaftScript(const std::vector<std::string>& args);
 
 }  // namespace raftstore::tools
 

@@ -25,6 +25,8 @@ const std::vector<Command>& AllCommands() {
        "print a binary-encoded message as text (or JSON)", RunDecode},
       {"encode", "--type NAME [--input FILE]",
        "encode a text-format message to binary on stdout", RunEncode},
+      {"raft-script", "FILE [--script_seed=N]",
+       "run a raft interaction script and print its transcript", RunRaftScript},
   };
   return *commands;
 }
@@ -34,10 +36,10 @@ namespace {
 void PrintUsage(std::ostream& out) {
   out << "usage: raftstore COMMAND [FLAGS]\n\ncommands:\n";
   for (const Command& command : AllCommands()) {
-    out << absl::StrFormat("  %-8s %-38s %s\n", command.name, command.usage,
+    out << absl::StrFormat("  %-12s %-38s %s\n", command.name, command.usage,
                            command.summary);
   }
-  out << absl::StrFormat("  %-8s %-38s %s\n", "help", "", "show this message");
+  out << absl::StrFormat("  %-12s %-38s %s\n", "help", "", "show this message");
 }
 
 }  // namespace
