@@ -66,6 +66,23 @@ echo "term: seven" >"$tmp/bad.txt"
 expect 2 "not a valid text-format raftstore.raft.HardState" \
   -- "$cli" encode --type=raftstore.raft.HardState --input="$tmp/bad.txt"
 
+# raft-script runs a scenario and prints its transcript.
+cat >"$tmp/elect.script" <<'TXT'
+# Node 1 wins the election.
+add-nodes 3 voters=(1,2,3) index=2
+campaign 1
+stabilize
+raft-state
+bogus-command
+TXT
+expect 0 "^1: leader \(Voter\) Term:2 Lead:1$" -- "$cli" raft-script "$tmp/elect.script"
+expect 0 "^> bogus-command$" -- "$cli" raft-script "$tmp/elect.script"
+expect 0 "error: line 6: unknown command 'bogus-command'" -- "$cli" raft-script "$tmp/elect.script"
+expect 2 "cannot open script file /nonexistent" -- "$cli" raft-script /nonexistent
+expect 2 "raft-script takes exactly one script file" -- "$cli" raft-script
+printf 'propose 1 (unbalanced\n' >"$tmp/bad.script"
+expect 2 "line 1: unterminated '\('" -- "$cli" raft-script "$tmp/bad.script"
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI checks failed" >&2
   exit 1
