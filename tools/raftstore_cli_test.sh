@@ -83,6 +83,10 @@ expect 2 "raft-script takes exactly one script file" -- "$cli" raft-script
 printf 'propose 1 (unbalanced\n' >"$tmp/bad.script"
 expect 2 "line 1: unterminated '\('" -- "$cli" raft-script "$tmp/bad.script"
 
+# The main job's scenario (tools/main.sh) ends with every node caught up.
+demo="$TEST_SRCDIR/$TEST_WORKSPACE/tools/demo/three_node_cluster.script"
+expect 0 "^1: applied 7 \[x1 y2 z3\]$" -- "$cli" raft-script "$demo"
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI checks failed" >&2
   exit 1
