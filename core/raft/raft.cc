@@ -80,8 +80,6 @@ uint64_t PayloadBytes(std::span<const Entry> entries) {
   return bytes;
 }
 
-namespace {}  // namespace
-
 absl::Status Raft::CheckStartingState(const Config& config) {
   if (absl::Status status = config.Validate(); !status.ok()) return status;
   absl::StatusOr<Storage::InitialState> initial =
