@@ -136,7 +136,9 @@ absl::Status MemoryStorage::ApplySnapshot(raft::Snapshot snapshot) {
   }
   const uint64_t current =
       std::max(snapshot_.metadata().index(), CompactionIndex());
-  if (current != 0 && index <= current) {
+  // An index-0 snapshot (membership only) may bootstrap an empty storage,
+  // never replace a log that holds entries.
+  if ((current != 0 || LastIndex() != 0) && index <= current) {
     return SnapshotOutOfDateError(absl::StrCat(
         "ApplySnapshot at ", index, ", storage already at ", current));
   }

@@ -91,9 +91,13 @@ class MemoryStorage : public Storage {
 
   // Discards the entries up to and including compact_index, which becomes the
   // new compaction point; its term is kept. The caller must only compact
-  // entries it has applied (and normally snapshotted). Returns, changing
-  // nothing, CompactedError() if compact_index <= FirstIndex() - 1 (already
-  // compacted), or LogUnavailableError() if compact_index > LastIndex().
+  // entries it has applied. Returns, changing nothing, CompactedError() if
+  // compact_index <= FirstIndex() - 1 (already compacted), or
+  // LogUnavailableError() if compact_index > LastIndex().
+  // Compacting past the latest snapshot is allowed (tests rely on it) but a
+  // storage that serves a leader must not do it: Snapshot() would then be
+  // older than FirstIndex() - 1, and a follower sent it would be probed at
+  // an index that is gone and sent the same snapshot again, forever.
   absl::Status Compact(uint64_t compact_index);
 
  private:

@@ -472,5 +472,14 @@ RC_GTEST_PROP(MemoryStorageProperty, AppendAndCompactMatchAVectorModel, ()) {
   }
 }
 
+TEST(MemoryStorageTest, IndexZeroSnapshotIsRefusedOnANonEmptyLog) {
+  MemoryStorage storage;
+  ASSERT_TRUE(
+      storage.Append({MakeEntry(1, 1), MakeEntry(2, 1), MakeEntry(3, 2)}).ok());
+  Snapshot empty;  // index 0, term 0: only a bootstrap may use it
+  EXPECT_TRUE(IsSnapshotOutOfDate(storage.ApplySnapshot(empty)));
+  EXPECT_EQ(storage.LastIndex(), 3u);
+}
+
 }  // namespace
 }  // namespace raftstore::raft
