@@ -109,5 +109,32 @@ TEST(FindViolationsTest, IdentifiersInCodeAreCaughtButNotInComments) {
   EXPECT_THAT(FindViolations("f.cc", "int operand = brand;"), IsEmpty());
 }
 
+TEST(FindViolationsTest, CatchesSleepsWallTimeAndEveryLockType) {
+  EXPECT_FALSE(
+      FindViolations("f.cc", "std::this_thread::sleep_for(d);").empty());
+  EXPECT_FALSE(FindViolations("f.cc", "long t = time(nullptr);").empty());
+  EXPECT_FALSE(FindViolations("f.cc", "std::recursive_mutex m;").empty());
+  EXPECT_FALSE(FindViolations("f.cc", "std::condition_variable cv;").empty());
+  // A member named like a function is not a call of it.
+  EXPECT_TRUE(FindViolations("f.cc", "int time_us = 0; t.clock_us();").empty());
+}
+
+TEST(FindViolationsTest, CatchesHashContainers) {
+  EXPECT_FALSE(
+      FindViolations("f.h", "std::unordered_map<int, int> peers;").empty());
+  EXPECT_FALSE(
+      FindViolations("f.h", "absl::flat_hash_set<uint64_t> ids;").empty());
+  EXPECT_TRUE(FindViolations("f.h", "absl::btree_map<int, int> ok;").empty());
+}
+
+TEST(FindViolationsTest, RawStringsDoNotHideCodeAfterThem) {
+  EXPECT_FALSE(FindViolations("f.cc",
+                              "auto s = R\"(\")\"; auto c = "
+                              "std::chrono::steady_clock::now();")
+                   .empty());
+  EXPECT_TRUE(
+      FindViolations("f.cc", "auto s = R\"x(steady_clock)x\";").empty());
+}
+
 }  // namespace
 }  // namespace raftstore::layering

@@ -55,8 +55,17 @@ const std::vector<Rule>& IdentifierRules() {
        "wall clock: the core's only time is Tick()"},
       {std::regex(R"(\b(random_device|srand|rand|BitGen|InsecureBitGen)\b)"),
        "randomness must come from the Rng passed in (core/base/rng.h)"},
-      {std::regex(R"(\bstd\s*::\s*(thread|jthread|mutex|async)\b)"),
+      {std::regex(R"(\bstd\s*::\s*(thread|jthread|this_thread|mutex|)"
+                  R"(recursive_mutex|timed_mutex|recursive_timed_mutex|)"
+                  R"(shared_mutex|shared_timed_mutex|condition_variable|)"
+                  R"(async|atomic_thread_fence|barrier|latch)\b)"),
        "threads and locks: the core is single-threaded by construction"},
+      {std::regex(R"(\b(time|clock|sleep|usleep|nanosleep)\s*\()"),
+       "wall clock: the core's only time is Tick()"},
+      {std::regex(R"(\b(std\s*::\s*unordered_(map|set|multimap|multiset)|)"
+                  R"(absl\s*::\s*(flat|node)_hash_(map|set))\b)"),
+       "hash containers: iteration order must never reach output; use "
+       "absl::btree_map/btree_set (style rule 3)"},
       {std::regex(R"(\b(fopen|getenv|popen|socket)\s*\()"),
        "I/O and process environment do not belong in the core"},
   };
@@ -91,6 +100,19 @@ std::string StripCommentsAndLiterals(absl::string_view source) {
           state = State::kBlockComment;
           out[i] = ' ';
           out[++i] = ' ';
+        } else if (c == '"' && i > 0 && out[i - 1] == 'R') {
+          // A raw string literal R"delim( ... )delim": blank up to its end.
+          const size_t open = out.find('(', i);
+          if (open == std::string::npos) break;
+          const std::string close =
+              ")" + out.substr(i + 1, open - i - 1) + "\"";
+          const size_t end = out.find(close, open);
+          const size_t stop =
+              end == std::string::npos ? out.size() : end + close.size() - 1;
+          for (size_t k = i + 1; k < stop; ++k) {
+            if (out[k] != '\n') out[k] = ' ';
+          }
+          i = stop;
         } else if (c == '"') {
           state = State::kString;
         } else if (c == '\'') {

@@ -42,8 +42,9 @@ struct ReadIndexStatus {
   // The peer that asked (a follower forwarding a read), or 0 for the leader's
   // own clients.
   uint64_t from = 0;
-  // Peers that acknowledged a heartbeat carrying this context (or a later
-  // one), including the leader itself.
+  // Peers that acknowledged a heartbeat carrying exactly this context,
+  // including the leader itself. (Acks of a later context confirm this
+  // request too; Advance() accounts for that by releasing the whole prefix.)
   absl::btree_set<uint64_t> acks;
 };
 

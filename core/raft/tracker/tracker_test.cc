@@ -436,6 +436,7 @@ uint64_t HalfCommitted(const std::vector<uint64_t>& voters,
                        const std::vector<uint64_t>& matches) {
   if (voters.empty()) return quorum::kNoLimit;
   std::vector<uint64_t> held;
+  held.reserve(voters.size());
   for (uint64_t id : voters) held.push_back(matches[id]);
   std::sort(held.rbegin(), held.rend());
   return held[held.size() / 2];
