@@ -17,7 +17,7 @@
 #ifndef RAFTSTORE_CORE_BASE_CHECK_H_
 #define RAFTSTORE_CORE_BASE_CHECK_H_
 
-#include <optional>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -46,16 +46,25 @@ struct Voidify {
   void operator&(std::ostream&) {}
 };
 
-// Returns nothing when the comparison holds, else "a OP b (x vs. y)". The
-// operands are evaluated exactly once, by the caller.
-#define RS_DEFINE_CHECK_OP_IMPL_(name, op)                               \
-  template <typename A, typename B>                                      \
-  std::optional<std::string> Check##name##Impl(const A& a, const B& b,   \
-                                               const char* expression) { \
-    if (ABSL_PREDICT_TRUE(a op b)) return std::nullopt;                  \
-    std::ostringstream out;                                              \
-    out << expression << " (" << a << " vs. " << b << ")";               \
-    return out.str();                                                    \
+// Builds "a OP b (x vs. y)" for a failed comparison. Kept out of line and
+// off the hot path: only a failing check pays for the formatting.
+template <typename A, typename B>
+ABSL_ATTRIBUTE_NOINLINE std::unique_ptr<std::string> MakeCheckOpMessage(
+    const A& a, const B& b, const char* expression) {
+  std::ostringstream out;
+  out << expression << " (" << a << " vs. " << b << ")";
+  return std::make_unique<std::string>(out.str());
+}
+
+// Returns null when the comparison holds (the common case, inlined to one
+// compare and branch), else the failure message. The operands are
+// evaluated exactly once, by the caller.
+#define RS_DEFINE_CHECK_OP_IMPL_(name, op)                                \
+  template <typename A, typename B>                                       \
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline std::unique_ptr<std::string>        \
+      Check##name##Impl(const A& a, const B& b, const char* expression) { \
+    if (ABSL_PREDICT_TRUE(a op b)) return nullptr;                        \
+    return MakeCheckOpMessage(a, b, expression);                          \
   }
 RS_DEFINE_CHECK_OP_IMPL_(EQ, ==)
 RS_DEFINE_CHECK_OP_IMPL_(NE, !=)
@@ -77,7 +86,7 @@ RS_DEFINE_CHECK_OP_IMPL_(GT, >)
 // Comparison checks evaluate each operand once and print both on failure.
 // The while-form keeps them safe inside an unbraced if/else.
 #define RS_CHECK_OP_(name, op, a, b)                                      \
-  while (::std::optional<::std::string> rs_check_message_ =               \
+  while (::std::unique_ptr<::std::string> rs_check_message_ =             \
              ::raftstore::internal::Check##name##Impl((a), (b),           \
                                                       #a " " #op " " #b)) \
   ::raftstore::internal::CheckFailure(__FILE__, __LINE__,                 \
