@@ -278,6 +278,8 @@ class Raft {
   SoftState soft_state() const { return {leader_, role_}; }
   HardState hard_state() const;
   const RaftLog& log() const { return log_; }
+  // For RawNode, which hands the unstable tail and committed entries out
+  // (AcceptUnstable, AcceptApplying); no one else should mutate the log.
   RaftLog& mutable_log() { return log_; }
   const ProgressTracker& tracker() const { return tracker_; }
   const Counters& counters() const { return counters_; }

@@ -165,6 +165,55 @@ TEST(RawNodeTest, CommittedEntriesPerReadyAreBoundedByBytes) {
   EXPECT_EQ(readys, 3);
 }
 
+TEST(RawNodeTest, SeveralReadysMayBeInFlightBeforeAdvance) {
+  Solo solo({1});
+  ASSERT_TRUE(solo.node->Campaign());
+  Ready rd = solo.node->GetReady();
+  solo.Persist(rd);
+  solo.node->Advance(rd);
+  rd = solo.node->GetReady();
+  solo.node->Advance(rd);
+  ASSERT_EQ(solo.node->raft().log().committed(), 1u);
+  // Two writes handed out before either is acknowledged.
+  ASSERT_EQ(solo.node->Propose("a"), ProposeResult::kOk);
+  const Ready first = solo.node->GetReady();
+  ASSERT_EQ(solo.node->Propose("b"), ProposeResult::kOk);
+  const Ready second = solo.node->GetReady();
+  ASSERT_EQ(first.entries.size(), 1u);
+  ASSERT_EQ(second.entries.size(), 1u);  // only what is new
+  EXPECT_EQ(second.entries[0].index(), 3u);
+  solo.Persist(first);
+  solo.Persist(second);
+  solo.node->Advance(first);
+  EXPECT_EQ(solo.node->raft().tracker().GetProgress(1)->match(), 2u);
+  EXPECT_EQ(solo.node->raft().log().committed(), 2u);
+  solo.node->Advance(second);
+  EXPECT_EQ(solo.node->raft().tracker().GetProgress(1)->match(), 3u);
+  EXPECT_EQ(solo.node->raft().log().committed(), 3u);
+  rd = solo.node->GetReady();
+  ASSERT_EQ(rd.committed_entries.size(), 2u);
+  EXPECT_EQ(rd.committed_entries[0].data(), "a");
+  EXPECT_EQ(rd.committed_entries[1].data(), "b");
+}
+
+TEST(RawNodeTest, ReadStatesAndSoftStateAreReported) {
+  Solo solo({1});
+  ASSERT_TRUE(solo.node->Campaign());
+  Ready rd = solo.node->GetReady();
+  solo.Persist(rd);
+  solo.node->Advance(rd);
+  rd = solo.node->GetReady();
+  solo.node->Advance(rd);
+  ASSERT_EQ(solo.node->ReadIndex("ctx"), ReadIndexResult::kOk);
+  ASSERT_TRUE(solo.node->HasReady());
+  rd = solo.node->GetReady();
+  ASSERT_EQ(rd.read_states.size(), 1u);
+  EXPECT_EQ(rd.read_states[0], (ReadState{1, "ctx"}));
+  EXPECT_FALSE(rd.soft_state.has_value());  // unchanged since last Ready
+  solo.node->Advance(rd);
+  EXPECT_FALSE(solo.node->HasReady());
+}
+
 TEST(RawNodeTest, CreateRejectsInvalidConfigNamingTheField) {
   MemoryStorage storage;
   Rng rng(1);
