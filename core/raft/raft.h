@@ -204,9 +204,11 @@ class Raft {
 
   // --- Inputs ---------------------------------------------------------
 
-  // Handles one message from another node. Returns OK if it was processed
-  // or harmlessly ignored (a stale term), kInvalidArgument if it was
-  // malformed; either way anything ignored is counted in counters().
+  // Handles one message from another node. Returns kInvalidArgument if its
+  // envelope is malformed (UNSPECIFIED or unknown type, wrong `to`, `from`
+  // 0 or self, term 0), and OK otherwise, including when its content was
+  // ignored (a stale term, an index out of range, a stale snapshot). Either
+  // way, everything ignored is counted in counters().
   absl::Status Step(const Message& message);
 
   // Advances logical time by one tick: election timeout for followers and
