@@ -89,6 +89,7 @@ std::vector<std::pair<uint32_t, StepKind>> StepKindWeights() {
       {1, StepKind::kPartition},
       {1, StepKind::kIsolate},
       {3, StepKind::kHeal},
+      {2, StepKind::kCompact},
   };
 }
 
@@ -122,6 +123,8 @@ std::string_view StepKindName(StepKind kind) {
       return "isolate";
     case StepKind::kHeal:
       return "heal";
+    case StepKind::kCompact:
+      return "compact";
   }
   return "?";
 }
@@ -213,13 +216,12 @@ FuzzCluster::FuzzCluster(const ClusterOptions& options)
   }
 }
 
-Config FuzzCluster::MakeConfig(uint64_t id,
-                               const MemoryStorage* storage) const {
+Config FuzzCluster::MakeConfig(uint64_t id, const MemoryStorage* storage,
+                               uint64_t applied) const {
   Config config;
   config.id = id;
   config.storage = storage;
-  // The state machine is memory: a restarted node re-applies from 0.
-  config.applied = 0;
+  config.applied = applied;
   config.election_tick = options_.election_tick;
   config.heartbeat_tick = options_.heartbeat_tick;
   config.pre_vote = options_.pre_vote;
@@ -230,8 +232,13 @@ Config FuzzCluster::MakeConfig(uint64_t id,
 }
 
 void FuzzCluster::Start(Node& n) {
+  // The state machine is memory: it restarts from the latest snapshot and
+  // re-applies the log after it.
+  absl::StatusOr<Snapshot> snapshot = n.storage->Snapshot();
+  RS_CHECK(snapshot.ok()) << snapshot.status();
+  const uint64_t applied = snapshot->metadata().index();
   absl::StatusOr<std::unique_ptr<RawNode>> raw =
-      RawNode::Create(MakeConfig(n.id, n.storage.get()), n.rng.get());
+      RawNode::Create(MakeConfig(n.id, n.storage.get(), applied), n.rng.get());
   if (!raw.ok()) {
     // The storage a crash left behind must always be recoverable.
     AddViolation(
@@ -241,7 +248,7 @@ void FuzzCluster::Start(Node& n) {
     return;
   }
   n.raw = *std::move(raw);
-  n.applied_index = 0;
+  n.applied_index = applied;
   n.commit_checked = 0;
   HashU64(0xa11ce);
   HashU64(n.id);
@@ -309,7 +316,23 @@ void FuzzCluster::Persist(Node& n, const Ready& rd) {
 
 void FuzzCluster::Apply(Node& n, const Ready& rd) {
   if (rd.snapshot.has_value()) {
-    n.applied_index = rd.snapshot->metadata().index();
+    // A snapshot holds committed entries only, so its last entry must be
+    // the one applied at that index everywhere.
+    const SnapshotMetadata& meta = rd.snapshot->metadata();
+    auto it = applied_by_index_.find(meta.index());
+    if (it != applied_by_index_.end() && it->second.first != meta.term()) {
+      AddViolation(Property::kStateMachineSafety,
+                   absl::StrCat("node ", n.id, " installed a snapshot at (",
+                                meta.index(), ",t", meta.term(), ") but term ",
+                                it->second.first, " was applied there"));
+    }
+    if (meta.index() < n.applied_index) {
+      AddViolation(
+          Property::kStateMachineSafety,
+          absl::StrCat("node ", n.id, " installed a snapshot at ", meta.index(),
+                       " behind its applied index ", n.applied_index));
+    }
+    n.applied_index = meta.index();
   }
   for (const Entry& e : rd.committed_entries) {
     if (e.index() != n.applied_index + 1) {
@@ -339,9 +362,53 @@ void FuzzCluster::Apply(Node& n, const Ready& rd) {
 
 void FuzzCluster::Send(const Message& m) {
   ++messages_sent_;
+  if (m.type() == MESSAGE_TYPE_SNAPSHOT) ++snapshots_sent_;
   HashBytes(m.SerializeAsString());
   in_flight_.push_back(m);
-  if (in_flight_.size() > kInFlightMax) in_flight_.erase(in_flight_.begin());
+  if (in_flight_.size() > kInFlightMax) {
+    const Message oldest = in_flight_.front();
+    in_flight_.erase(in_flight_.begin());
+    ReportLost(oldest, true);
+  }
+}
+
+void FuzzCluster::ReportLost(const Message& m, bool reported) {
+  const uint64_t from = m.from();
+  if (from == 0 || from > nodes_.size() || node(from).raw == nullptr) return;
+  RawNode& sender = *node(from).raw;
+  if (m.type() == MESSAGE_TYPE_SNAPSHOT) {
+    // A snapshot is sent as a stream whose end the sender sees, so even a
+    // silent drop is noticed.
+    sender.ReportSnapshot(m.to(), false);
+  } else if (reported) {
+    sender.ReportUnreachable(m.to());
+  }
+}
+
+void FuzzCluster::ReportDelivered(const Message& m) {
+  const uint64_t from = m.from();
+  if (m.type() != MESSAGE_TYPE_SNAPSHOT || node(from).raw == nullptr) return;
+  node(from).raw->ReportSnapshot(m.to(), true);
+}
+
+void FuzzCluster::Compact(Node& n, uint32_t keep) {
+  // Only what the state machine has applied may be snapshotted and
+  // compacted (raft_log.h); the membership never changes here.
+  absl::StatusOr<Snapshot> current = n.storage->Snapshot();
+  RS_CHECK(current.ok()) << current.status();
+  if (n.applied_index <= current->metadata().index()) return;
+  ConfState voters;
+  for (const Node& each : nodes_) voters.add_voters(each.id);
+  absl::StatusOr<Snapshot> snapshot = n.storage->CreateSnapshot(
+      n.applied_index, voters, absl::StrCat("state@", n.applied_index));
+  RS_CHECK(snapshot.ok()) << snapshot.status();
+  const uint64_t compact_index =
+      n.applied_index - std::min<uint64_t>(keep % 4, n.applied_index);
+  if (compact_index < n.storage->FirstIndex()) return;
+  const absl::Status status = n.storage->Compact(compact_index);
+  RS_CHECK(status.ok()) << status;
+  HashU64(0xc0);
+  HashU64(compact_index);
 }
 
 uint64_t FuzzCluster::Deliver(size_t index, bool keep_copy) {
@@ -356,11 +423,15 @@ uint64_t FuzzCluster::Deliver(size_t index, bool keep_copy) {
     return 0;
   }
   Node& receiver = node(to);
-  if (receiver.raw == nullptr || receiver.side != node(from).side) return 0;
+  if (receiver.raw == nullptr || receiver.side != node(from).side) {
+    ReportLost(m, true);
+    return 0;
+  }
   // Bad input is counted by the node; a well-formed cluster sends none,
   // but a duplicate or reordered message must be harmless either way.
   const absl::Status status = receiver.raw->Step(m);
   HashU64(status.ok() ? 1 : 2);
+  ReportDelivered(m);
   return to;
 }
 
@@ -411,7 +482,10 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
                                 : Deliver(step.pick % in_flight_.size(), true);
     case StepKind::kDrop:
       if (!in_flight_.empty()) {
-        in_flight_.erase(in_flight_.begin() + step.pick % in_flight_.size());
+        const size_t index = step.pick % in_flight_.size();
+        const Message lost = in_flight_[index];
+        in_flight_.erase(in_flight_.begin() + index);
+        ReportLost(lost, false);
       }
       return 0;
     case StepKind::kPropose:
@@ -437,6 +511,9 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
       return 0;
     case StepKind::kHeal:
       for (Node& each : nodes_) each.side = 0;
+      return 0;
+    case StepKind::kCompact:
+      if (n.raw != nullptr) Compact(n, step.pick);
       return 0;
   }
   return 0;
@@ -468,18 +545,25 @@ std::optional<Violation> FuzzCluster::FirstViolation(Property property) const {
 
 void FuzzCluster::Observe() {
   for (Node& n : nodes_) {
+    const uint64_t stored_first = n.storage->FirstIndex();
     absl::StatusOr<std::vector<Entry>> stored = n.storage->Entries(
-        n.storage->FirstIndex(), n.storage->LastIndex() + 1, kNoBytesLimit);
+        stored_first, n.storage->LastIndex() + 1, kNoBytesLimit);
     RS_CHECK(stored.ok()) << stored.status();
-    CheckLogMatching(n.id, *stored, "storage");
+    absl::StatusOr<uint64_t> stored_start = n.storage->Term(stored_first - 1);
+    RS_CHECK(stored_start.ok()) << stored_start.status();
+    CheckLogMatching(n.id, {stored_first - 1, *stored_start}, *stored,
+                     "storage");
     if (n.raw == nullptr) continue;
     CheckElectionSafety(n);
     const RaftLog& log = n.raw->raft().log();
+    const uint64_t held_first = log.FirstIndex();
     absl::StatusOr<std::vector<Entry>> held =
-        log.Slice(log.FirstIndex(), log.LastIndex() + 1, kNoBytesLimit);
+        log.Slice(held_first, log.LastIndex() + 1, kNoBytesLimit);
     RS_CHECK(held.ok()) << held.status();
-    CheckLogMatching(n.id, *held, "raft log");
-    RecordCommitted(n, *held);
+    absl::StatusOr<uint64_t> held_start = log.Term(held_first - 1);
+    RS_CHECK(held_start.ok()) << held_start.status();
+    CheckLogMatching(n.id, {held_first - 1, *held_start}, *held, "raft log");
+    RecordCommitted(n, held_first, *held);
   }
   for (const Node& n : nodes_) {
     if (n.raw != nullptr && n.raw->raft().role() == Role::kLeader) {
@@ -500,12 +584,19 @@ void FuzzCluster::CheckElectionSafety(const Node& n) {
   }
 }
 
-void FuzzCluster::CheckLogMatching(uint64_t id, const std::vector<Entry>& log,
+void FuzzCluster::CheckLogMatching(uint64_t id, EntryId start,
+                                   const std::vector<Entry>& log,
                                    const char* where) {
-  // Logs are never compacted here, so every log starts at index 1 and the
-  // digest of a prefix can be built from the start.
+  // The digest of a prefix chains from the compaction point's. That entry
+  // was seen in some log before it was compacted (or it is the imaginary
+  // entry 0); if not, nothing can be compared.
   uint64_t prefix = 0;
-  uint64_t expected_index = 1;
+  if (start.index > 0) {
+    auto it = prefix_by_entry_.find({start.index, start.term});
+    if (it == prefix_by_entry_.end()) return;
+    prefix = it->second;
+  }
+  uint64_t expected_index = start.index + 1;
   for (const Entry& e : log) {
     if (e.index() != expected_index) {
       AddViolation(
@@ -529,12 +620,16 @@ void FuzzCluster::CheckLogMatching(uint64_t id, const std::vector<Entry>& log,
   }
 }
 
-void FuzzCluster::RecordCommitted(Node& n, const std::vector<Entry>& log) {
+void FuzzCluster::RecordCommitted(Node& n, uint64_t first_index,
+                                  const std::vector<Entry>& log) {
   const Raft& raft = n.raw->raft();
   const uint64_t commit = raft.log().committed();
-  for (uint64_t index = n.commit_checked + 1; index <= commit; ++index) {
-    RS_CHECK_LE(index, log.size()) << "commit beyond the log";
-    const Entry& e = log[index - 1];
+  // Entries compacted away were checked (or are covered by a snapshot,
+  // whose term is checked when it is installed).
+  for (uint64_t index = std::max(n.commit_checked + 1, first_index);
+       index <= commit; ++index) {
+    RS_CHECK_LT(index - first_index, log.size()) << "commit beyond the log";
+    const Entry& e = log[index - first_index];
     const CommittedEntry seen{e.term(), Fnv(e.data()), raft.term()};
     auto [it, inserted] = committed_.try_emplace(index, seen);
     if (!inserted && (it->second.term != seen.term ||
@@ -552,6 +647,8 @@ void FuzzCluster::CheckLeaderCompleteness(const Node& n) {
   const Raft& raft = n.raw->raft();
   for (const auto& [index, entry] : committed_) {
     if (entry.observer_term > raft.term()) continue;
+    // Compacted entries live on in the leader's snapshot.
+    if (index < raft.log().FirstIndex()) continue;
     absl::StatusOr<uint64_t> term = raft.log().Term(index);
     if (!term.ok() || *term != entry.term) {
       AddViolation(Property::kLeaderCompleteness,
@@ -571,8 +668,12 @@ void FuzzCluster::CheckDurability() {
   for (const auto& [index, entry] : committed_) {
     size_t stored = 0;
     for (const Node& n : nodes_) {
+      // An entry compacted into the storage's snapshot is stored there.
       absl::StatusOr<uint64_t> term = n.storage->Term(index);
-      if (term.ok() && *term == entry.term) ++stored;
+      if (index < n.storage->FirstIndex() ||
+          (term.ok() && *term == entry.term)) {
+        ++stored;
+      }
     }
     if (stored < quorum) {
       AddViolation(

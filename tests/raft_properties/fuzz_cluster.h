@@ -24,6 +24,12 @@
 // and, after the schedule, HealAndCheckLiveness() checks kLiveness: with
 // faults removed a leader emerges and a fresh proposal is applied by all.
 //
+// Log compaction (kCompact) makes leaders send snapshots to followers that
+// fall behind the compaction point. The network reports every snapshot
+// message to its sender, as a transport would: success once delivered,
+// failure when lost; any message lost to a partition or a crashed receiver
+// is reported unreachable. Silent drops (kDrop) report nothing.
+//
 // Persistence model. A node's MemoryStorage is its disk; its RawNode and the
 // applied state are its memory. Ready handling follows the ordering duties
 // of raw_node.h exactly: persist (snapshot, hard state, entries), then send,
@@ -33,7 +39,8 @@
 // the driver may first have done what the duties allow before the write
 // (send the leader's APPEND/SNAPSHOT/HEARTBEAT messages, thesis §10.2.1, and
 // apply the committed entries, duty 3). A restarted node recovers from its
-// storage alone, with an empty state machine (applied = 0).
+// storage alone: its state machine restarts from the storage's latest
+// snapshot (applied = the snapshot's index; 0 if none).
 //
 // Determinism: no clocks, no hash-container iteration that reaches output,
 // every node's Rng forked from one seed. trace_hash() digests every Ready
@@ -58,6 +65,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/base/rng.h"
 #include "core/raft/log/memory_storage.h"
+#include "core/raft/log/raft_log.h"
 #include "core/raft/raft.h"
 #include "core/raft/raw_node.h"
 #include "proto/raft.pb.h"
@@ -101,6 +109,9 @@ enum class StepKind {
   kPartition,         // split by the bits of `pick`: node i on side bit i
   kIsolate,           // `node` alone on one side
   kHeal,              // one side again
+  kCompact,           // `node` snapshots its state machine at its applied
+                      // index and compacts its storage up to pick % 4
+                      // entries before it (thesis §5.1)
 };
 
 struct Step {
@@ -180,6 +191,7 @@ class FuzzCluster {
 
   uint64_t trace_hash() const { return trace_hash_; }
   size_t messages_sent() const { return messages_sent_; }
+  size_t snapshots_sent() const { return snapshots_sent_; }
   size_t proposals_accepted() const { return proposals_accepted_; }
   // The highest commit index seen on any node.
   uint64_t committed_max() const;
@@ -208,7 +220,8 @@ class FuzzCluster {
   };
 
   Node& node(uint64_t id) { return nodes_[id - 1]; }
-  Config MakeConfig(uint64_t id, const MemoryStorage* storage) const;
+  Config MakeConfig(uint64_t id, const MemoryStorage* storage,
+                    uint64_t applied) const;
   void Start(Node& n);
   void Crash(Node& n);
   void CrashBeforePersist(Node& n, bool act_before_crash);
@@ -216,6 +229,11 @@ class FuzzCluster {
   void Persist(Node& n, const Ready& rd);
   void Apply(Node& n, const Ready& rd);
   void Send(const Message& m);
+  // Tells the sender, if it is up, that `m` was lost (reported = whether
+  // the transport would notice) or delivered.
+  void ReportLost(const Message& m, bool reported);
+  void ReportDelivered(const Message& m);
+  void Compact(Node& n, uint32_t keep);
   // Removes message `index` from flight and delivers it (or loses it, if its
   // receiver is down or on the other side of a partition). Returns the
   // receiver's id.
@@ -227,9 +245,11 @@ class FuzzCluster {
 
   void Observe();
   void CheckElectionSafety(const Node& n);
-  void CheckLogMatching(uint64_t id, const std::vector<Entry>& log,
-                        const char* where);
-  void RecordCommitted(Node& n, const std::vector<Entry>& log);
+  // `log` follows the compaction point (index, term) `start`.
+  void CheckLogMatching(uint64_t id, EntryId start,
+                        const std::vector<Entry>& log, const char* where);
+  void RecordCommitted(Node& n, uint64_t first_index,
+                       const std::vector<Entry>& log);
   void CheckLeaderCompleteness(const Node& n);
   void CheckDurability();
   void AddViolation(Property property, std::string detail);
@@ -250,6 +270,7 @@ class FuzzCluster {
   uint64_t next_value_ = 0;
   size_t proposals_accepted_ = 0;
   size_t messages_sent_ = 0;
+  size_t snapshots_sent_ = 0;
   uint64_t trace_hash_;
 
   absl::btree_map<uint64_t, uint64_t> leader_by_term_;

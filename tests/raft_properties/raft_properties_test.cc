@@ -114,6 +114,7 @@ void CheckProperty(Property property) {
          : committed <= 5  ? "committed before heal: 1-5"
          : committed <= 20 ? "committed before heal: 6-20"
                            : "committed before heal: >20");
+  RC_TAG(cluster.snapshots_sent() > 0 ? "snapshots sent" : "no snapshot sent");
   cluster.HealAndCheckLiveness();
   if (std::optional<Violation> v = cluster.FirstViolation(property)) {
     RC_FAIL(Report(c, cluster, *v));
