@@ -15,6 +15,8 @@ namespace {
 // Readys one node may hand out in a row after one input; more means the
 // node never settles, which is a bug.
 constexpr int kReadiesInARowMax = 1000;
+// Writes a slow disk holds at most; past it the oldest completes.
+constexpr size_t kUnpersistedMax = 8;
 // Delivery rounds Stabilize() runs before declaring the network never
 // quiet. Without ticks no new heartbeats or elections start, so a healthy
 // group settles within a few rounds per log entry in flight.
@@ -90,6 +92,8 @@ std::vector<std::pair<uint32_t, StepKind>> StepKindWeights() {
       {1, StepKind::kIsolate},
       {3, StepKind::kHeal},
       {2, StepKind::kCompact},
+      {2, StepKind::kSlowDisk},
+      {8, StepKind::kPersist},
   };
 }
 
@@ -125,6 +129,10 @@ std::string_view StepKindName(StepKind kind) {
       return "heal";
     case StepKind::kCompact:
       return "compact";
+    case StepKind::kSlowDisk:
+      return "slow-disk";
+    case StepKind::kPersist:
+      return "persist";
   }
   return "?";
 }
@@ -259,6 +267,7 @@ void FuzzCluster::Crash(Node& n) {
   // to the node stay in the network; they are lost if they arrive while it
   // is down and delivered to the new incarnation otherwise.
   n.raw.reset();
+  n.unpersisted.clear();
   n.applied_index = 0;
   n.commit_checked = 0;
   HashU64(0xdead);
@@ -282,15 +291,43 @@ void FuzzCluster::CrashBeforePersist(Node& n, bool act_before_crash) {
 }
 
 void FuzzCluster::HandleReadies(Node& n) {
+  if (!n.slow_disk) {
+    while (n.raw != nullptr && !n.unpersisted.empty()) FinishOldestWrite(n);
+  }
   for (int i = 0; n.raw != nullptr && n.raw->HasReady(); ++i) {
     RS_CHECK_LT(i, kReadiesInARowMax) << "node " << n.id << " never settles";
     Ready rd = n.raw->GetReady();
     HashReady(n.id, rd);
-    Persist(n, rd);
-    for (const Message& m : rd.messages) Send(m);
+    if (!n.slow_disk) {
+      Persist(n, rd);
+      for (const Message& m : rd.messages) Send(m);
+      Apply(n, rd);
+      n.raw->Advance(rd);
+      continue;
+    }
+    // The write starts; what may precede its end happens now.
+    std::vector<Message> later;
+    for (Message& m : rd.messages) {
+      if (SentBeforeLeaderWrite(m)) {
+        Send(m);
+      } else {
+        later.push_back(std::move(m));
+      }
+    }
+    rd.messages = std::move(later);
     Apply(n, rd);
-    n.raw->Advance(rd);
+    n.unpersisted.push_back(std::move(rd));
+    if (n.unpersisted.size() > kUnpersistedMax) FinishOldestWrite(n);
   }
+}
+
+void FuzzCluster::FinishOldestWrite(Node& n) {
+  Ready rd = std::move(n.unpersisted.front());
+  n.unpersisted.pop_front();
+  HashU64(0xf1);
+  Persist(n, rd);
+  for (const Message& m : rd.messages) Send(m);
+  n.raw->Advance(rd);
 }
 
 void FuzzCluster::Persist(Node& n, const Ready& rd) {
@@ -392,18 +429,22 @@ void FuzzCluster::ReportDelivered(const Message& m) {
 }
 
 void FuzzCluster::Compact(Node& n, uint32_t keep) {
-  // Only what the state machine has applied may be snapshotted and
-  // compacted (raft_log.h); the membership never changes here.
+  // Only what raft knows to be applied may be snapshotted and compacted
+  // (raft_log.h: up to applied(), which moves on Advance). The state
+  // machine may be further ahead: it applies a Ready's committed entries
+  // when the Ready is handed out (duty 3), before its hard state, whose
+  // commit index a restart needs, is written.
+  const uint64_t index =
+      std::min(n.applied_index, n.raw->raft().log().applied());
   absl::StatusOr<Snapshot> current = n.storage->Snapshot();
   RS_CHECK(current.ok()) << current.status();
-  if (n.applied_index <= current->metadata().index()) return;
+  if (index <= current->metadata().index()) return;
   ConfState voters;
   for (const Node& each : nodes_) voters.add_voters(each.id);
-  absl::StatusOr<Snapshot> snapshot = n.storage->CreateSnapshot(
-      n.applied_index, voters, absl::StrCat("state@", n.applied_index));
+  absl::StatusOr<Snapshot> snapshot =
+      n.storage->CreateSnapshot(index, voters, absl::StrCat("state@", index));
   RS_CHECK(snapshot.ok()) << snapshot.status();
-  const uint64_t compact_index =
-      n.applied_index - std::min<uint64_t>(keep % 4, n.applied_index);
+  const uint64_t compact_index = index - std::min<uint64_t>(keep % 4, index);
   if (compact_index < n.storage->FirstIndex()) return;
   const absl::Status status = n.storage->Compact(compact_index);
   RS_CHECK(status.ok()) << status;
@@ -515,6 +556,13 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
     case StepKind::kCompact:
       if (n.raw != nullptr) Compact(n, step.pick);
       return 0;
+    case StepKind::kSlowDisk:
+      n.slow_disk = !n.slow_disk;
+      return 0;
+    case StepKind::kPersist:
+      if (n.raw == nullptr || n.unpersisted.empty()) return 0;
+      FinishOldestWrite(n);
+      return id;
   }
   return 0;
 }
@@ -718,6 +766,7 @@ void FuzzCluster::HealAndCheckLiveness() {
   step_ = -1;
   for (Node& n : nodes_) {
     n.side = 0;
+    n.slow_disk = false;
     if (n.raw == nullptr) Start(n);
     if (n.raw == nullptr) return;  // Start() recorded why.
   }

@@ -30,6 +30,15 @@
 // failure when lost; any message lost to a partition or a crashed receiver
 // is reported unreachable. Silent drops (kDrop) report nothing.
 //
+// Slow disks. A node whose disk is slow (kSlowDisk) takes its Readys but
+// writes them only when a kPersist step finishes the oldest write, so
+// several Readys can be outstanding, written and acknowledged (Advance) in
+// the order they were handed out (duty 5). Meanwhile the driver does what the
+// duties allow before the write: it sends the leader's APPEND, SNAPSHOT and
+// HEARTBEAT messages (duty 1, thesis §10.2.1) and applies the committed
+// entries (duty 3); every other message leaves once its Ready is written. A
+// crash loses every outstanding write.
+//
 // Persistence model. A node's MemoryStorage is its disk; its RawNode and the
 // applied state are its memory. Ready handling follows the ordering duties
 // of raw_node.h exactly: persist (snapshot, hard state, entries), then send,
@@ -52,6 +61,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -112,6 +122,8 @@ enum class StepKind {
   kCompact,           // `node` snapshots its state machine at its applied
                       // index and compacts its storage up to pick % 4
                       // entries before it (thesis §5.1)
+  kSlowDisk,          // toggle `node`'s disk between fast and slow
+  kPersist,           // `node`'s slow disk finishes its oldest write
 };
 
 struct Step {
@@ -208,6 +220,11 @@ class FuzzCluster {
     int side = 0;
     // Commit indexes up to here were compared with committed_.
     uint64_t commit_checked = 0;
+    bool slow_disk = false;
+    // Readys handed out but not yet written (slow disk), oldest first;
+    // their early messages are already sent and their committed entries
+    // applied.
+    std::deque<Ready> unpersisted;
   };
 
   // An entry seen committed: its term, a digest of its data, and the term
@@ -226,6 +243,9 @@ class FuzzCluster {
   void Crash(Node& n);
   void CrashBeforePersist(Node& n, bool act_before_crash);
   void HandleReadies(Node& n);
+  // Writes the oldest outstanding Ready, sends its remaining messages and
+  // acknowledges it.
+  void FinishOldestWrite(Node& n);
   void Persist(Node& n, const Ready& rd);
   void Apply(Node& n, const Ready& rd);
   void Send(const Message& m);
