@@ -16,7 +16,7 @@ namespace {
 // node never settles, which is a bug.
 constexpr int kReadiesInARowMax = 1000;
 // Writes a slow disk holds at most; past it the oldest completes.
-constexpr size_t kUnpersistedMax = 8;
+constexpr size_t kUnpersistedMax = 4;
 // Delivery rounds Stabilize() runs before declaring the network never
 // quiet. Without ticks no new heartbeats or elections start, so a healthy
 // group settles within a few rounds per log entry in flight.
@@ -92,8 +92,9 @@ std::vector<std::pair<uint32_t, StepKind>> StepKindWeights() {
       {1, StepKind::kIsolate},
       {3, StepKind::kHeal},
       {2, StepKind::kCompact},
-      {2, StepKind::kSlowDisk},
+      {1, StepKind::kSlowDisk},
       {8, StepKind::kPersist},
+      {1, StepKind::kTransferLeader},
   };
 }
 
@@ -133,6 +134,8 @@ std::string_view StepKindName(StepKind kind) {
       return "slow-disk";
     case StepKind::kPersist:
       return "persist";
+    case StepKind::kTransferLeader:
+      return "transfer-leader";
   }
   return "?";
 }
@@ -177,7 +180,7 @@ std::vector<Step> RandomSchedule(Rng& rng, size_t steps) {
     }
     step.node = static_cast<uint32_t>(rng.Uniform(kNodeCountMax));
     step.pick = static_cast<uint32_t>(rng.Next());
-    step.crash_before_persist = rng.Chance(1, 40);
+    step.crash_before_persist = rng.Chance(1, 80);
     step.act_before_crash = rng.Chance(1, 2);
     schedule.push_back(step);
   }
@@ -539,9 +542,19 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
     case StepKind::kCrash:
       if (n.raw != nullptr) Crash(n);
       return 0;
-    case StepKind::kRestart:
-      if (n.raw == nullptr) Start(n);
+    case StepKind::kRestart: {
+      // `node` if it is down, else the first node that is: crashes must
+      // not outpace restarts, or most cases would run without a quorum.
+      auto down =
+          std::find_if(nodes_.begin(), nodes_.end(),
+                       [](const Node& each) { return each.raw == nullptr; });
+      if (n.raw == nullptr) {
+        Start(n);
+      } else if (down != nodes_.end()) {
+        Start(*down);
+      }
       return 0;
+    }
     case StepKind::kPartition:
       for (size_t i = 0; i < nodes_.size(); ++i) {
         nodes_[i].side = static_cast<int>((step.pick >> i) & 1);
@@ -562,6 +575,10 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
     case StepKind::kPersist:
       if (n.raw == nullptr || n.unpersisted.empty()) return 0;
       FinishOldestWrite(n);
+      return id;
+    case StepKind::kTransferLeader:
+      if (n.raw == nullptr) return 0;
+      n.raw->TransferLeader(step.pick % nodes_.size() + 1);
       return id;
   }
   return 0;

@@ -115,7 +115,8 @@ enum class StepKind {
                       // leader it names, on the same side)
   kCampaign,          // `node` campaigns now
   kCrash,             // crash `node` (nothing unpersisted is pending)
-  kRestart,           // restart `node` from its storage, if crashed
+  kRestart,           // restart `node` from its storage if crashed, else
+                      // the first crashed node
   kPartition,         // split by the bits of `pick`: node i on side bit i
   kIsolate,           // `node` alone on one side
   kHeal,              // one side again
@@ -124,6 +125,9 @@ enum class StepKind {
                       // entries before it (thesis §5.1)
   kSlowDisk,          // toggle `node`'s disk between fast and slow
   kPersist,           // `node`'s slow disk finishes its oldest write
+  kTransferLeader,    // ask `node` to hand leadership to node pick % count
+                      // + 1 (thesis §3.10; a follower asking for itself
+                      // forwards the request)
 };
 
 struct Step {

@@ -28,7 +28,7 @@ namespace {
 // uniformly from [0, kStepsMax] (rather than growing with RapidCheck's size
 // parameter), so that even the first cases are long enough to reach the
 // interesting states; shrinking then removes steps one by one.
-constexpr int kStepsMax = 1000;
+constexpr int kStepsMax = 1500;
 
 struct Case {
   ClusterOptions options;
@@ -62,9 +62,9 @@ rc::Gen<Step> GenStep() {
       },
       GenStepKind(), rc::gen::inRange<uint32_t>(0, kNodeCountMax),
       rc::gen::arbitrary<uint32_t>(),
-      // One step in 40 crashes its node before it persists; false first, so
+      // One step in 80 crashes its node before it persists; false first, so
       // that shrinking removes crashes.
-      rc::gen::weightedElement<bool>({{39, false}, {1, true}}),
+      rc::gen::weightedElement<bool>({{79, false}, {1, true}}),
       rc::gen::arbitrary<bool>());
 }
 
