@@ -497,19 +497,9 @@ uint64_t FuzzCluster::Propose(Node& n) {
   return at;
 }
 
-uint64_t FuzzCluster::ActOnStep(const Step& step) {
+uint64_t FuzzCluster::ActOnNetwork(const Step& step) {
   const uint64_t id = step.node % nodes_.size() + 1;
-  Node& n = node(id);
   switch (step.kind) {
-    case StepKind::kTick:
-      if (n.raw == nullptr) return 0;
-      n.raw->Tick();
-      return id;
-    case StepKind::kTickAll:
-      for (Node& each : nodes_) {
-        if (each.raw != nullptr) each.raw->Tick();
-      }
-      return 0;
     case StepKind::kDeliver:
       return in_flight_.empty() ? 0 : Deliver(0, false);
     case StepKind::kDeliverAll: {
@@ -530,6 +520,45 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
         const Message lost = in_flight_[index];
         in_flight_.erase(in_flight_.begin() + index);
         ReportLost(lost, false);
+      }
+      return 0;
+    case StepKind::kPartition:
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        nodes_[i].side = static_cast<int>((step.pick >> i) & 1);
+      }
+      return 0;
+    case StepKind::kIsolate:
+      for (Node& each : nodes_) each.side = each.id == id ? 1 : 0;
+      return 0;
+    case StepKind::kHeal:
+      for (Node& each : nodes_) each.side = 0;
+      return 0;
+    default:
+      RS_CHECK(false) << "not a network step: " << StepKindName(step.kind);
+      return 0;
+  }
+}
+
+uint64_t FuzzCluster::ActOnStep(const Step& step) {
+  const uint64_t id = step.node % nodes_.size() + 1;
+  Node& n = node(id);
+  switch (step.kind) {
+    case StepKind::kDeliver:
+    case StepKind::kDeliverAll:
+    case StepKind::kDeliverReordered:
+    case StepKind::kDuplicate:
+    case StepKind::kDrop:
+    case StepKind::kPartition:
+    case StepKind::kIsolate:
+    case StepKind::kHeal:
+      return ActOnNetwork(step);
+    case StepKind::kTick:
+      if (n.raw == nullptr) return 0;
+      n.raw->Tick();
+      return id;
+    case StepKind::kTickAll:
+      for (Node& each : nodes_) {
+        if (each.raw != nullptr) each.raw->Tick();
       }
       return 0;
     case StepKind::kPropose:
@@ -555,17 +584,6 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
       }
       return 0;
     }
-    case StepKind::kPartition:
-      for (size_t i = 0; i < nodes_.size(); ++i) {
-        nodes_[i].side = static_cast<int>((step.pick >> i) & 1);
-      }
-      return 0;
-    case StepKind::kIsolate:
-      for (Node& each : nodes_) each.side = each.id == id ? 1 : 0;
-      return 0;
-    case StepKind::kHeal:
-      for (Node& each : nodes_) each.side = 0;
-      return 0;
     case StepKind::kCompact:
       if (n.raw != nullptr) Compact(n, step.pick);
       return 0;

@@ -262,7 +262,11 @@ class FuzzCluster {
   // receiver is down or on the other side of a partition). Returns the
   // receiver's id.
   uint64_t Deliver(size_t index, bool keep_copy);
+  // Executes the action of `step`. Returns the node it acted on (for a
+  // delivery, the receiver), 0 if none or several.
   uint64_t ActOnStep(const Step& step);
+  // The deliveries, drops and partitions of ActOnStep().
+  uint64_t ActOnNetwork(const Step& step);
   // Proposes a fresh value at `n`, or at the leader it names. Returns the
   // id of the node that took the proposal (n's if none did).
   uint64_t Propose(Node& n);
