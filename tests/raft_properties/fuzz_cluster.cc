@@ -143,9 +143,18 @@ std::string_view StepKindName(StepKind kind) {
 std::string Step::ToString() const {
   std::string out = absl::StrCat(std::string(StepKindName(kind)),
                                  " node=", node, " pick=", pick);
-  if (crash_before_persist) {
-    absl::StrAppend(&out, act_before_crash ? " +crash(after-sending)"
-                                           : " +crash(before-persist)");
+  switch (crash) {
+    case CrashMode::kNone:
+      break;
+    case CrashMode::kBeforeWrite:
+      absl::StrAppend(&out, " +crash(before-write)");
+      break;
+    case CrashMode::kAfterEarlySends:
+      absl::StrAppend(&out, " +crash(after-early-sends)");
+      break;
+    case CrashMode::kTornWrite:
+      absl::StrAppend(&out, " +crash(torn-write)");
+      break;
   }
   return out;
 }
@@ -180,8 +189,9 @@ std::vector<Step> RandomSchedule(Rng& rng, size_t steps) {
     }
     step.node = static_cast<uint32_t>(rng.Uniform(kNodeCountMax));
     step.pick = static_cast<uint32_t>(rng.Next());
-    step.crash_before_persist = rng.Chance(1, 80);
-    step.act_before_crash = rng.Chance(1, 2);
+    if (rng.Chance(1, 80)) {
+      step.crash = static_cast<CrashMode>(rng.Range(1, 3));
+    }
     schedule.push_back(step);
   }
   return schedule;
@@ -277,11 +287,11 @@ void FuzzCluster::Crash(Node& n) {
   HashU64(n.id);
 }
 
-void FuzzCluster::CrashBeforePersist(Node& n, bool act_before_crash) {
+void FuzzCluster::CrashBeforePersist(Node& n, CrashMode mode, uint32_t pick) {
   if (n.raw->HasReady()) {
     Ready rd = n.raw->GetReady();
     HashReady(n.id, rd);
-    if (act_before_crash) {
+    if (mode == CrashMode::kAfterEarlySends) {
       for (const Message& m : rd.messages) {
         if (SentBeforeLeaderWrite(m)) Send(m);
       }
@@ -289,6 +299,16 @@ void FuzzCluster::CrashBeforePersist(Node& n, bool act_before_crash) {
       // progress; the crash then wipes the state machine.
       Apply(n, rd);
     }
+    n.unpersisted.push_back(std::move(rd));
+  }
+  if (mode == CrashMode::kTornWrite && !n.unpersisted.empty()) {
+    // Writes complete in order, so only the oldest can be torn.
+    Ready torn = std::move(n.unpersisted.front());
+    torn.hard_state.reset();
+    torn.entries.resize(pick % (torn.entries.size() + 1));
+    HashU64(0x7042);
+    HashU64(torn.entries.size());
+    Persist(n, torn);
   }
   Crash(n);
 }
@@ -605,8 +625,9 @@ uint64_t FuzzCluster::ActOnStep(const Step& step) {
 void FuzzCluster::Run(const Step& step) {
   HashU64(static_cast<uint64_t>(step.kind));
   const uint64_t target = ActOnStep(step);
-  if (step.crash_before_persist && target != 0 && node(target).raw != nullptr) {
-    CrashBeforePersist(node(target), step.act_before_crash);
+  if (step.crash != CrashMode::kNone && target != 0 &&
+      node(target).raw != nullptr) {
+    CrashBeforePersist(node(target), step.crash, step.pick);
   }
   for (Node& n : nodes_) HandleReadies(n);
   Observe();

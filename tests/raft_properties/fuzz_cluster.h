@@ -130,18 +130,32 @@ enum class StepKind {
                       // forwards the request)
 };
 
+// How the node a step acted on crashes right after the action, with the
+// Ready the action produced taken but not written.
+enum class CrashMode {
+  kNone,
+  // Nothing of the Ready (nor of any outstanding slow-disk write) is
+  // written; its messages are never sent.
+  kBeforeWrite,
+  // As kBeforeWrite, but first the driver did what the duties allow ahead
+  // of the write: sent the leader's appends and heartbeats, applied.
+  kAfterEarlySends,
+  // The oldest outstanding write is torn: its snapshot and a prefix of its
+  // entries (pick % (count + 1) of them) reach the disk, its hard state
+  // does not. A log-structured disk (a WAL written in the order the
+  // raw_node.h loop names: snapshot, entries, hard state) loses a suffix.
+  kTornWrite,
+};
+
 struct Step {
   StepKind kind = StepKind::kTick;
   // Taken modulo the node count: ids are 1..node_count.
   uint32_t node = 0;
   uint32_t pick = 0;
-  // For kTick, kPropose, kCampaign and the deliveries (which act on the
-  // receiver): crash that node right after the action, before its Ready is
-  // persisted.
-  bool crash_before_persist = false;
-  // With crash_before_persist: before crashing, do what the duties allow
-  // ahead of the write (send leader appends and heartbeats, apply).
-  bool act_before_crash = false;
+  // For the steps acting on one node (tick, propose, campaign, persist,
+  // transfer, and the deliveries, which act on the receiver): crash that
+  // node right after the action.
+  CrashMode crash = CrashMode::kNone;
 
   std::string ToString() const;
 };
@@ -245,7 +259,7 @@ class FuzzCluster {
                     uint64_t applied) const;
   void Start(Node& n);
   void Crash(Node& n);
-  void CrashBeforePersist(Node& n, bool act_before_crash);
+  void CrashBeforePersist(Node& n, CrashMode mode, uint32_t pick);
   void HandleReadies(Node& n);
   // Writes the oldest outstanding Ready, sends its remaining messages and
   // acknowledges it.

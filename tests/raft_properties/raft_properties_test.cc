@@ -51,21 +51,22 @@ rc::Gen<StepKind> GenStepKind() {
 
 rc::Gen<Step> GenStep() {
   return rc::gen::apply(
-      [](StepKind kind, uint32_t node, uint32_t pick, bool crash, bool act) {
+      [](StepKind kind, uint32_t node, uint32_t pick, CrashMode crash) {
         Step step;
         step.kind = kind;
         step.node = node;
         step.pick = pick;
-        step.crash_before_persist = crash;
-        step.act_before_crash = act;
+        step.crash = crash;
         return step;
       },
       GenStepKind(), rc::gen::inRange<uint32_t>(0, kNodeCountMax),
       rc::gen::arbitrary<uint32_t>(),
-      // One step in 80 crashes its node before it persists; false first, so
-      // that shrinking removes crashes.
-      rc::gen::weightedElement<bool>({{79, false}, {1, true}}),
-      rc::gen::arbitrary<bool>());
+      // One step in 80 crashes its node; kNone first, so that shrinking
+      // removes crashes.
+      rc::gen::weightedElement<CrashMode>({{237, CrashMode::kNone},
+                                           {1, CrashMode::kBeforeWrite},
+                                           {1, CrashMode::kAfterEarlySends},
+                                           {1, CrashMode::kTornWrite}}));
 }
 
 Case GenCase() {
