@@ -331,11 +331,14 @@ absl::Status Raft::StepByTerm(const Message& m, bool* done) {
       *done = true;
       return absl::OkStatus();
     }
-    if (type == MESSAGE_TYPE_PRE_VOTE) {
-      // A PreVote asks about a future term and never changes ours.
-    } else if (type == MESSAGE_TYPE_PRE_VOTE_RESPONSE && !m.reject()) {
-      // A granted PreVote is for the term we will campaign in; only a
-      // rejection from a higher term tells us we are behind.
+    // A PreVote asks about a future term and never changes ours; a granted
+    // PreVote response is for the term we will campaign in, and only a
+    // rejection from a higher term tells us we are behind.
+    const bool keeps_term =
+        type == MESSAGE_TYPE_PRE_VOTE ||
+        (type == MESSAGE_TYPE_PRE_VOTE_RESPONSE && !m.reject());
+    if (keeps_term) {
+      // Nothing to do here; the role's step function handles it.
     } else if (type == MESSAGE_TYPE_APPEND || type == MESSAGE_TYPE_HEARTBEAT ||
                type == MESSAGE_TYPE_SNAPSHOT) {
       BecomeFollower(m.term(), m.from());
