@@ -43,11 +43,12 @@
 // applied state are its memory. Ready handling follows the ordering duties
 // of raw_node.h exactly: persist (snapshot, hard state, entries), then send,
 // then apply, then Advance. A step may instead crash the node it acted on
-// right after the action, with its Ready taken but not persisted: its
-// entries and hard state are lost and its messages never sent, except that
-// the driver may first have done what the duties allow before the write
-// (send the leader's APPEND/SNAPSHOT/HEARTBEAT messages, thesis §10.2.1, and
-// apply the committed entries, duty 3). A restarted node recovers from its
+// right after the action (see CrashMode), with its Ready taken but not
+// persisted: its entries and hard state are lost and its messages never
+// sent, except that the driver may first have done what the duties allow
+// before the write (send the leader's APPEND/SNAPSHOT/HEARTBEAT messages,
+// thesis §10.2.1, and apply the committed entries, duty 3), or the write
+// may be torn. A restarted node recovers from its
 // storage alone: its state machine restarts from the storage's latest
 // snapshot (applied = the snapshot's index; 0 if none).
 //
@@ -114,15 +115,16 @@ enum class StepKind {
   kPropose,           // propose a fresh unique value at `node` (or at the
                       // leader it names, on the same side)
   kCampaign,          // `node` campaigns now
-  kCrash,             // crash `node` (nothing unpersisted is pending)
+  kCrash,             // crash `node`: its outstanding slow-disk writes, if
+                      // any, are lost
   kRestart,           // restart `node` from its storage if crashed, else
                       // the first crashed node
   kPartition,         // split by the bits of `pick`: node i on side bit i
   kIsolate,           // `node` alone on one side
   kHeal,              // one side again
-  kCompact,           // `node` snapshots its state machine at its applied
-                      // index and compacts its storage up to pick % 4
-                      // entries before it (thesis §5.1)
+  kCompact,           // `node` snapshots at raft's applied index and
+                      // compacts its storage up to pick % 4 entries before
+                      // it (thesis §5.1)
   kSlowDisk,          // toggle `node`'s disk between fast and slow
   kPersist,           // `node`'s slow disk finishes its oldest write
   kTransferLeader,    // ask `node` to hand leadership to node pick % count
