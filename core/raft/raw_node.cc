@@ -69,6 +69,12 @@ Ready RawNode::GetReady() {
       raft_.config().max_committed_size_per_ready_bytes);
   if (!ready.committed_entries.empty()) {
     log.AcceptApplying(ready.committed_entries.back().index());
+    ready.acknowledged.applied_index = ready.committed_entries.back().index();
+    ready.acknowledged.applied_bytes = PayloadBytes(ready.committed_entries);
+  }
+  if (!ready.entries.empty()) {
+    ready.acknowledged.persisted_index = ready.entries.back().index();
+    ready.acknowledged.persisted_term = ready.entries.back().term();
   }
   ready.messages = raft_.TakeMessages();
   ready.read_states = raft_.TakeReadStates();
@@ -79,13 +85,14 @@ void RawNode::Advance(const Ready& ready) {
   if (ready.snapshot.has_value()) {
     raft_.OnSnapshotPersisted(ready.snapshot->metadata().index());
   }
-  if (!ready.entries.empty()) {
-    const Entry& last = ready.entries.back();
-    raft_.OnPersisted(last.index(), last.term());
+  // From the record GetReady() made, not from the vectors, which the driver
+  // may have moved out.
+  const Ready::Acknowledged& ack = ready.acknowledged;
+  if (ack.persisted_index != 0) {
+    raft_.OnPersisted(ack.persisted_index, ack.persisted_term);
   }
-  if (!ready.committed_entries.empty()) {
-    raft_.OnApplied(ready.committed_entries.back().index(),
-                    PayloadBytes(ready.committed_entries));
+  if (ack.applied_index != 0) {
+    raft_.OnApplied(ack.applied_index, ack.applied_bytes);
   }
 }
 

@@ -54,7 +54,9 @@ namespace raftstore::raft {
 // 4. A ReadState may be served only once the state machine has applied at
 //    least its index.
 // 5. Advance(ready) once all of the above is done, with Readys in the order
-//    they were handed out.
+//    they were handed out. The driver may move `entries` and
+//    `committed_entries` out of the Ready before that (Advance reads what it
+//    acknowledges from `acknowledged`).
 struct Ready {
   // The term, vote and commit index to persist; absent if unchanged.
   std::optional<HardState> hard_state;
@@ -74,6 +76,20 @@ struct Ready {
   // a snapshot, or a changed term or vote. A commit index change alone need
   // not be synced (it can be recomputed).
   bool must_sync = false;
+
+  // What Advance() acknowledges, recorded by GetReady() so that a driver may
+  // move `entries` into its storage and `committed_entries` into its state
+  // machine instead of copying them. Drivers never set these.
+  struct Acknowledged {
+    // The last of `entries` (0 when there are none).
+    uint64_t persisted_index = 0;
+    uint64_t persisted_term = 0;
+    // The last of `committed_entries` (0 when there are none) and their
+    // payload bytes.
+    uint64_t applied_index = 0;
+    uint64_t applied_bytes = 0;
+  };
+  Acknowledged acknowledged;
 };
 
 class RawNode {

@@ -122,15 +122,15 @@ class Cluster {
 
   void HandleReady(Peer& p) {
     Ready rd = p.node->GetReady();
-    // 1. Persist: snapshot, then hard state and entries. Storage takes the
-    // entries by value and Advance() reads them back from the Ready, so they
-    // are copied.
+    // 1. Persist: snapshot, then hard state and entries. The entries are
+    // moved into storage: Advance() reads what it acknowledges from
+    // rd.acknowledged, not from the vectors.
     if (rd.snapshot.has_value()) {
       RS_CHECK(p.storage->ApplySnapshot(*rd.snapshot).ok());
     }
     if (rd.hard_state.has_value()) p.storage->SetHardState(*rd.hard_state);
     if (!rd.entries.empty()) {
-      const absl::Status status = p.storage->Append(rd.entries);
+      const absl::Status status = p.storage->Append(std::move(rd.entries));
       RS_CHECK(status.ok()) << status;
     }
     // 2. Send, now that everything is durable.
