@@ -29,7 +29,7 @@ void Raft::AppendAsLeader(std::vector<Entry> entries) {
     entry.set_index(++index);
   }
   uncommitted_bytes_ += PayloadBytes(entries);
-  log_.Append(entries);
+  log_.AppendMoved(entries);
   // Our own entries count towards the quorum only once the driver reports
   // them durable (OnPersisted), so nothing commits here even for a single
   // voter.
@@ -188,9 +188,10 @@ void Raft::HandleAppend(const Message& m) {
     Send(std::move(resp));
     return;
   }
-  const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
-  if (std::optional<uint64_t> last =
-          log_.MaybeAppend(m.index(), m.log_term(), m.commit(), entries)) {
+  // The one copy of the received entries: the log takes them by move.
+  std::vector<Entry> entries(m.entries().begin(), m.entries().end());
+  if (std::optional<uint64_t> last = log_.MaybeAppendMoved(
+          m.index(), m.log_term(), m.commit(), std::span<Entry>(entries))) {
     resp.set_index(*last);
     Send(std::move(resp));
     return;

@@ -136,6 +136,22 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index,
                                              uint64_t prev_term,
                                              uint64_t leader_committed,
                                              std::span<const Entry> entries) {
+  return MaybeAppendImpl(prev_index, prev_term, leader_committed, entries, {});
+}
+
+std::optional<uint64_t> RaftLog::MaybeAppendMoved(uint64_t prev_index,
+                                                  uint64_t prev_term,
+                                                  uint64_t leader_committed,
+                                                  std::span<Entry> entries) {
+  return MaybeAppendImpl(prev_index, prev_term, leader_committed, entries,
+                         entries);
+}
+
+std::optional<uint64_t> RaftLog::MaybeAppendImpl(uint64_t prev_index,
+                                                 uint64_t prev_term,
+                                                 uint64_t leader_committed,
+                                                 std::span<const Entry> entries,
+                                                 std::span<Entry> owned) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   if (!entries.empty()) {
     RS_CHECK_EQ(entries.front().index(), prev_index + 1)
@@ -151,7 +167,12 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index,
     RS_CHECK_GT(conflict, committed_)
         << "entry " << conflict
         << " conflicts with a committed entry: " << ToString();
-    Append(entries.subspan(conflict - entries.front().index()));
+    const size_t skip = conflict - entries.front().index();
+    if (owned.empty()) {
+      Append(entries.subspan(skip));
+    } else {
+      AppendMoved(owned.subspan(skip));
+    }
   }
   // The leader vouches only for the entries up to last_new: any of ours after
   // that may still be replaced, so they must not be committed yet (Figure 2,
@@ -160,8 +181,8 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index,
   return last_new;
 }
 
-uint64_t RaftLog::Append(std::span<const Entry> entries) {
-  if (entries.empty()) return LastIndex();
+bool RaftLog::CheckAppend(std::span<const Entry> entries) const {
+  if (entries.empty()) return false;
   const uint64_t first = entries.front().index();
   RS_CHECK_GT(first, committed_)
       << "appending at " << first
@@ -174,7 +195,19 @@ uint64_t RaftLog::Append(std::span<const Entry> entries) {
     RS_CHECK_LE(*previous, entries.front().term())
         << "terms must not decrease along the log, at index " << first;
   }
+  return true;
+}
+
+uint64_t RaftLog::Append(std::span<const Entry> entries) {
+  if (!CheckAppend(entries)) return LastIndex();
   unstable_.TruncateAndAppend(entries);
+  CheckInvariants();
+  return LastIndex();
+}
+
+uint64_t RaftLog::AppendMoved(std::span<Entry> entries) {
+  if (!CheckAppend(entries)) return LastIndex();
+  unstable_.TruncateAndAppendMoved(entries);
   CheckInvariants();
   return LastIndex();
 }

@@ -134,6 +134,13 @@ class RaftLog {
   // first, no gap after LastIndex(), and a first index > committed():
   // committed entries are never overwritten. An empty list changes nothing.
   uint64_t Append(std::span<const Entry> entries);
+  // As MaybeAppend() and Append(), but the entries are moved into the log
+  // instead of copied; `entries` is left holding moved-from values.
+  std::optional<uint64_t> MaybeAppendMoved(uint64_t prev_index,
+                                           uint64_t prev_term,
+                                           uint64_t leader_committed,
+                                           std::span<Entry> entries);
+  uint64_t AppendMoved(std::span<Entry> entries);
 
   // Raises committed to `index` if that is higher; never lowers it. Requires
   // index <= LastIndex() when it raises: a log cannot commit what it does not
@@ -213,6 +220,15 @@ class RaftLog {
   std::string ToString() const;
 
  private:
+  // MaybeAppend() over `entries`, moving from `owned` (the same entries)
+  // when it is not empty.
+  std::optional<uint64_t> MaybeAppendImpl(uint64_t prev_index,
+                                          uint64_t prev_term,
+                                          uint64_t leader_committed,
+                                          std::span<const Entry> entries,
+                                          std::span<Entry> owned);
+  // The checks of Append(); false when there is nothing to append.
+  bool CheckAppend(std::span<const Entry> entries) const;
   // The highest index that may be applied: committed and durable.
   uint64_t MaxAppliableIndex() const;
 

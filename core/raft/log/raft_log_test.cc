@@ -106,6 +106,33 @@ struct StoredLog {
   std::unique_ptr<RaftLog> log;
 };
 
+TEST(RaftLogTest, MovedAppendsMatchCopyingAppends) {
+  // The moving variants are the hot path; they must behave exactly like the
+  // copying ones, conflict truncation and commit included.
+  for (const bool conflict : {false, true}) {
+    StoredLog copying({{1, 1}, {2, 1}, {3, 2}, {4, 2}});
+    StoredLog moving({{1, 1}, {2, 1}, {3, 2}, {4, 2}});
+    // With a conflict, the new entries replace 3 and 4 (term 3).
+    const std::vector<Entry> incoming =
+        conflict ? EntriesWithTerms(3, {3, 3, 3}) : EntriesWithTerms(5, {2, 2});
+    const uint64_t prev = conflict ? 2 : 4;
+    const uint64_t prev_term = conflict ? 1 : 2;
+    const auto copied = copying.log->MaybeAppend(prev, prev_term, 4, incoming);
+    std::vector<Entry> owned = incoming;
+    const auto moved = moving.log->MaybeAppendMoved(prev, prev_term, 4,
+                                                    std::span<Entry>(owned));
+    ASSERT_TRUE(copied.has_value());
+    EXPECT_EQ(copied, moved);
+    EXPECT_EQ(AllIds(*copying.log), AllIds(*moving.log));
+    EXPECT_EQ(copying.log->committed(), moving.log->committed());
+    EXPECT_EQ(copying.log->ToString(), moving.log->ToString());
+  }
+  StoredLog leader({{1, 1}});
+  std::vector<Entry> proposals = EntriesWithTerms(2, {1, 1});
+  EXPECT_EQ(leader.log->AppendMoved(std::span<Entry>(proposals)), 3u);
+  EXPECT_EQ(AllIds(*leader.log), (Ids{{1, 1}, {2, 1}, {3, 1}}));
+}
+
 TEST(RaftLogTest, NewLogOverEmptyStorageIsEmpty) {
   const MemoryStorage storage;
   const RaftLog log(&storage);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -89,6 +90,19 @@ void Unstable::Restore(raft::Snapshot snapshot) {
 }
 
 void Unstable::TruncateAndAppend(std::span<const Entry> entries) {
+  PrepareAppend(entries);
+  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  CheckInvariants();
+}
+
+void Unstable::TruncateAndAppendMoved(std::span<Entry> entries) {
+  PrepareAppend(entries);
+  entries_.insert(entries_.end(), std::make_move_iterator(entries.begin()),
+                  std::make_move_iterator(entries.end()));
+  CheckInvariants();
+}
+
+void Unstable::PrepareAppend(std::span<const Entry> entries) {
   RS_CHECK(!entries.empty()) << "nothing to append";
   for (size_t i = 1; i < entries.size(); ++i) {
     RS_CHECK_EQ(entries[i].index(), entries[i - 1].index() + 1)
@@ -116,8 +130,6 @@ void Unstable::TruncateAndAppend(std::span<const Entry> entries) {
     entries_.resize(first - offset_);
     offset_in_progress_ = std::min(offset_in_progress_, first);
   }
-  entries_.insert(entries_.end(), entries.begin(), entries.end());
-  CheckInvariants();
 }
 
 std::span<const Entry> Unstable::Slice(uint64_t lo, uint64_t hi) const {

@@ -118,6 +118,10 @@ class Unstable {
   // With a snapshot pending, the first new index must be after it. `entries`
   // must not point into entries(), which this may reallocate.
   void TruncateAndAppend(std::span<const Entry> entries);
+  // As TruncateAndAppend(), but moves the entries in instead of copying them
+  // (the hot path: a leader's proposals, a follower's received appends);
+  // `entries` is left holding moved-from values.
+  void TruncateAndAppendMoved(std::span<Entry> entries);
 
   // The entries with indexes in [lo, hi). Requires offset() <= lo <= hi <=
   // offset() + entries().size(). The span is valid until the next mutation.
@@ -130,6 +134,9 @@ class Unstable {
   std::string ToString() const;
 
  private:
+  // The checks and truncation of TruncateAndAppend(), before the entries
+  // are added.
+  void PrepareAppend(std::span<const Entry> entries);
   void CheckInvariants() const;
 
   std::optional<raft::Snapshot> snapshot_;
