@@ -461,6 +461,9 @@ void Raft::StepFollower(const Message& m) {
         ++counters_.unexpected_type;
         return;
       }
+      // As Campaign(): not under a membership we have committed away from
+      // but not applied yet.
+      if (HasUnappliedConfChanges()) return;
       StartCampaign(CampaignType::kTransfer);
       return;
     case MESSAGE_TYPE_READ_INDEX_RESPONSE:

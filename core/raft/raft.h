@@ -55,7 +55,12 @@ enum class ReadOnlyOption {
   kSafe,
   // Lease reads (thesis §6.4.1): the leader trusts that no other leader can
   // exist while CheckQuorum keeps it in office. Depends on bounded clock
-  // drift between nodes; requires check_quorum.
+  // drift between nodes; requires check_quorum. While a leadership transfer
+  // is under way the lease is not trusted (the target campaigns past
+  // stickiness) and reads take the ReadIndex path. Known limit, as in
+  // etcd: the lease is judged by the previous CheckQuorum window, so it can
+  // outlast the followers' stickiness by up to one election timeout after
+  // the last contact; prefer kSafe where that matters.
   kLeaseBased,
 };
 
@@ -99,6 +104,11 @@ struct Config {
   // Returns OK, or kInvalidArgument naming the first field out of range.
   absl::Status Validate() const;
 };
+
+// The largest log index a node accepts from the network. Far beyond any
+// real log (2^62 entries), and far enough below 2^64 that index + 1 and
+// index + entries never overflow.
+inline constexpr uint64_t kLogIndexMax = uint64_t{1} << 62;
 
 enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
 std::string_view RoleName(Role role);

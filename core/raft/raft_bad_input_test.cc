@@ -134,5 +134,22 @@ TEST_F(BadInputTest, ClusterKeepsWorkingAfterGarbage) {
   EXPECT_EQ(net_.AppliedData(2), std::vector<std::string>{"a"});
 }
 
+TEST_F(BadInputTest, SnapshotIndexNearTwoToTheSixtyFourIsRefused) {
+  // Found in review: index + 1 used to wrap to 0 inside the log and fail an
+  // RS_CHECK, so one crafted message crashed the follower.
+  for (const uint64_t index : {UINT64_MAX, UINT64_MAX - 1, kLogIndexMax + 1}) {
+    Message m = To(2, 1, MESSAGE_TYPE_SNAPSHOT, net_.raft(1).term());
+    SnapshotMetadata* md = m.mutable_snapshot()->mutable_metadata();
+    md->set_index(index);
+    md->set_term(1);
+    for (uint64_t v : {1, 2, 3}) md->mutable_conf_state()->add_voters(v);
+    EXPECT_TRUE(net_.node(2).Step(m).ok());
+  }
+  EXPECT_EQ(counters(2).out_of_range_index, 3u);
+  // The group still works.
+  EXPECT_EQ(net_.Propose(1, "after"), ProposeResult::kOk);
+  EXPECT_EQ(net_.AppliedData(2), std::vector<std::string>{"after"});
+}
+
 }  // namespace
 }  // namespace raftstore::raft

@@ -205,8 +205,13 @@ ReadIndexResult Raft::HandleReadIndex(const std::string& context,
 ReadIndexResult Raft::StartReadIndex(const std::string& context,
                                      uint64_t from) {
   const uint64_t index = log_.committed();
-  if (tracker_.IsSingleton() ||
-      config_.read_only_option == ReadOnlyOption::kLeaseBased) {
+  // A transfer target campaigns past its peers' stickiness, so once a
+  // transfer starts another leader may exist before our lease runs out:
+  // confirm with a heartbeat round instead.
+  const bool lease_usable =
+      config_.read_only_option == ReadOnlyOption::kLeaseBased &&
+      lead_transferee_ == 0;
+  if (tracker_.IsSingleton() || lease_usable) {
     // Alone, we are the quorum; with leases, CheckQuorum guarantees no
     // other leader exists yet (thesis §6.4.1).
     AnswerRead(from, index, context);

@@ -230,6 +230,12 @@ void Raft::HandleSnapshot(const Message& m) {
     ++counters_.stale_snapshot;
     return;
   }
+  if (meta.index() > kLogIndexMax) {
+    // No real log gets there; a crafted index near 2^64 would overflow the
+    // log's next index (index + 1) and break its invariants.
+    ++counters_.out_of_range_index;
+    return;
+  }
   Message resp;
   resp.set_to(m.from());
   resp.set_type(MESSAGE_TYPE_APPEND_RESPONSE);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/raft/log/memory_storage.h"
 #include "core/raft/raft.h"
 #include "core/raft/raft_test_network.h"
 #include "gtest/gtest.h"
@@ -244,6 +245,53 @@ TEST(ReadIndexTest, DeposedLeaderDropsPendingReads) {
   ASSERT_EQ(net.raft(1).role(), Role::kFollower);
   EXPECT_EQ(net.raft(1).read_only().pending(), 0u);
   EXPECT_TRUE(net.read_states(1).empty());
+}
+
+TEST(TransferTest, TimeoutNowWaitsForCommittedConfChangesToApply) {
+  // Found in review: Campaign() refuses while a committed conf change is
+  // unapplied, but TimeoutNow skipped that guard and campaigned under a
+  // membership the node had already committed away from.
+  MemoryStorage storage;
+  Snapshot bootstrap;
+  for (uint64_t v : {1, 2, 3}) {
+    bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(v);
+  }
+  ASSERT_TRUE(storage.ApplySnapshot(bootstrap).ok());
+  Config config = DefaultTestConfig();
+  config.id = 2;
+  config.storage = &storage;
+  Rng rng(1);
+  Raft raft(config, &rng);
+
+  ConfChange remove3;
+  remove3.set_transition(CONF_CHANGE_TRANSITION_AUTO);
+  ConfChangeSingle* change = remove3.add_changes();
+  change->set_type(CONF_CHANGE_TYPE_REMOVE_NODE);
+  change->set_node_id(3);
+  Message append;
+  append.set_type(MESSAGE_TYPE_APPEND);
+  append.set_to(2);
+  append.set_from(1);
+  append.set_term(2);
+  append.set_commit(1);
+  Entry* entry = append.add_entries();
+  entry->set_term(2);
+  entry->set_index(1);
+  entry->set_type(ENTRY_TYPE_CONF_CHANGE);
+  entry->set_data(remove3.SerializeAsString());
+  ASSERT_TRUE(raft.Step(append).ok());
+  ASSERT_EQ(raft.log().committed(), 1u);
+  ASSERT_EQ(raft.leader(), 1u);
+  ASSERT_FALSE(raft.Campaign());
+
+  Message timeout_now;
+  timeout_now.set_type(MESSAGE_TYPE_TIMEOUT_NOW);
+  timeout_now.set_to(2);
+  timeout_now.set_from(1);
+  timeout_now.set_term(2);
+  ASSERT_TRUE(raft.Step(timeout_now).ok());
+  EXPECT_EQ(raft.role(), Role::kFollower);
+  EXPECT_EQ(raft.term(), 2u);
 }
 
 }  // namespace
