@@ -32,9 +32,11 @@ namespace raftstore::raft {
 // Everything the driver must do after some inputs. The ordering duties:
 //
 // 1. Durability before messages. `snapshot`, `entries` and `hard_state`
-//    must be durable (synced, if must_sync) before any of `messages` is
-//    sent: a vote or an append acknowledgement promises that its sender
-//    will remember (paper Figure 2, "before responding to RPCs").
+//    of this Ready and of every earlier one must be durable (synced, if
+//    must_sync) before any of `messages` is sent: a vote or an append
+//    acknowledgement promises that its sender will remember (paper Figure
+//    2, "before responding to RPCs"), and an acknowledgement in a later
+//    Ready may cover entries an earlier Ready is still writing.
 //    The one exception (thesis §10.2.1): a leader's MESSAGE_TYPE_APPEND and
 //    MESSAGE_TYPE_SNAPSHOT and MESSAGE_TYPE_HEARTBEAT messages may be sent
 //    before or while its own `entries` are written. That is safe because
