@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/raft/log/log_testing.h"
 #include "core/raft/log/memory_storage.h"
 #include "core/raft/log/storage.h"
 #include "gtest/gtest.h"
@@ -20,38 +21,11 @@
 namespace raftstore::raft {
 namespace {
 
-Entry MakeEntry(uint64_t index, uint64_t term, std::string data = "") {
-  Entry entry;
-  entry.set_index(index);
-  entry.set_term(term);
-  entry.set_type(ENTRY_TYPE_NORMAL);
-  entry.set_data(std::move(data));
-  return entry;
-}
-
-raft::Snapshot MakeSnapshot(uint64_t index, uint64_t term) {
-  raft::Snapshot snapshot;
-  snapshot.mutable_metadata()->set_format_version(kSnapshotFormatVersion);
-  snapshot.mutable_metadata()->set_index(index);
-  snapshot.mutable_metadata()->set_term(term);
-  return snapshot;
-}
-
-using Ids = std::vector<std::pair<uint64_t, uint64_t>>;
-
-Ids IdsOf(const std::vector<Entry>& entries) {
-  Ids ids;
-  for (const Entry& entry : entries)
-    ids.emplace_back(entry.index(), entry.term());
-  return ids;
-}
-
-std::vector<Entry> MakeEntries(const Ids& ids) {
-  std::vector<Entry> entries;
-  for (const auto& [index, term] : ids)
-    entries.push_back(MakeEntry(index, term));
-  return entries;
-}
+using log_testing::Ids;
+using log_testing::IdsOf;
+using log_testing::MakeEntries;
+using log_testing::MakeEntry;
+using log_testing::MakeSnapshot;
 
 // Entries first, first + 1, ... with the given terms.
 std::vector<Entry> EntriesWithTerms(uint64_t first,

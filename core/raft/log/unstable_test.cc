@@ -6,41 +6,18 @@
 #include <utility>
 #include <vector>
 
+#include "core/raft/log/log_testing.h"
 #include "gtest/gtest.h"
 #include "proto/raft.pb.h"
 
 namespace raftstore::raft {
 namespace {
 
-Entry MakeEntry(uint64_t index, uint64_t term) {
-  Entry entry;
-  entry.set_index(index);
-  entry.set_term(term);
-  return entry;
-}
-
-raft::Snapshot MakeSnapshot(uint64_t index, uint64_t term) {
-  raft::Snapshot snapshot;
-  snapshot.mutable_metadata()->set_index(index);
-  snapshot.mutable_metadata()->set_term(term);
-  return snapshot;
-}
-
-using Ids = std::vector<std::pair<uint64_t, uint64_t>>;
-
-Ids IdsOf(std::span<const Entry> entries) {
-  Ids ids;
-  for (const Entry& entry : entries)
-    ids.emplace_back(entry.index(), entry.term());
-  return ids;
-}
-
-std::vector<Entry> MakeEntries(const Ids& ids) {
-  std::vector<Entry> entries;
-  for (const auto& [index, term] : ids)
-    entries.push_back(MakeEntry(index, term));
-  return entries;
-}
+using log_testing::Ids;
+using log_testing::IdsOf;
+using log_testing::MakeEntries;
+using log_testing::MakeEntry;
+using log_testing::MakeSnapshot;
 
 // An Unstable at `offset` holding `ids` (which must start at offset), with
 // nothing in progress.
