@@ -24,4 +24,20 @@ for probe in $probes; do
     failed=1
   fi
 done
+
+# One deliberate exception to "core never sees sim": the storage engine's
+# tests run on SimDisk (//sim:disk is visible to //core/storage for that), so
+# that the WAL and manifest are tested against the very disk model that the
+# simulator crashes. No production (non-test, non-testonly) target in core/ may
+# depend on anything in sim/.
+leaks=$(bazel query --output=label \
+  "kind('cc_library|cc_binary', //core/... except //core/layering_probe/...) except attr(testonly, 1, //core/...) intersect rdeps(//core/..., //sim/...)" \
+  2>/dev/null)
+if [[ -n "$leaks" ]]; then
+  echo "check_layering: FAIL: production targets in core/ depend on sim/:" >&2
+  echo "$leaks" >&2
+  failed=1
+else
+  echo "check_layering: ok: no production target in core/ depends on sim/"
+fi
 exit "$failed"
