@@ -31,7 +31,7 @@ done
 # simulator crashes. No production (non-test, non-testonly) target in core/ may
 # depend on anything in sim/.
 leaks=$(bazel query --output=label \
-  "kind('cc_library|cc_binary', //core/... except //core/layering_probe/...) except attr(testonly, 1, //core/...) intersect rdeps(//core/..., //sim/...)" \
+  "(kind('cc_library|cc_binary', //core/... except //core/layering_probe/...) except attr(testonly, 1, //core/...)) intersect rdeps(//core/..., //sim/...)" \
   2>/dev/null)
 if [[ -n "$leaks" ]]; then
   echo "check_layering: FAIL: production targets in core/ depend on sim/:" >&2
