@@ -1,0 +1,169 @@
+// Raft safety, checked on every step of a simulation.
+//
+// The node driver reports what each replica does (becomes leader, makes
+// entries durable, applies an entry, recovers from its disk); the checker
+// keeps a global view and records a violation the moment one of these
+// properties (Raft paper, Figure 3) breaks:
+//
+//   election safety      at most one leader per term, over the whole run;
+//   log matching         two durable logs that hold an entry with the same
+//                        index and term hold the same entry there and agree
+//                        on every entry before it (a prefix digest per
+//                        (index, term) is compared across replicas);
+//   leader completeness  a new leader's log holds every entry applied
+//                        anywhere so far (applied means committed, and it was
+//                        committed in an earlier term): a committed entry is
+//                        never lost or changed;
+//   state machine safety every replica applies the same entry at each index,
+//                        in order, without gaps;
+//   durability           a replica that restarts recovers at least what its
+//                        disk had acknowledged as synced: at every synced
+//                        index the synced entry, or the one a later
+//                        (unsynced) write put over it; and a hard state no
+//                        older than the synced one.
+//
+// Memory: one digest per (node, log index) and one record per applied
+// index; a simulation run is bounded in length, so this is too.
+//
+// Thread-safety: none; the simulator is single-threaded.
+#ifndef RAFTSTORE_SIM_RAFT_CHECKER_H_
+#define RAFTSTORE_SIM_RAFT_CHECKER_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "proto/raft.pb.h"
+
+namespace raftstore::sim {
+
+struct SafetyViolation {
+  std::string property;
+  uint64_t time_us = 0;
+  std::string detail;
+};
+
+class RaftChecker {
+ public:
+  // Nodes are 1..node_count.
+  explicit RaftChecker(int node_count);
+
+  // Every report carries the current virtual time, for the violation.
+  void set_now_us(uint64_t now_us) { now_us_ = now_us; }
+
+  // `node` became leader of `term`; `term_at` returns the term of the
+  // entry at an index in its log (0 if absent or compacted), `last_index` is
+  // its last index, and `first_index` its first uncompacted index.
+  template <typename TermAt>
+  void OnLeader(uint64_t node, uint64_t term, uint64_t first_index,
+                uint64_t last_index, TermAt term_at);
+
+  // `node` wrote `entries` to its disk (not yet synced): they replace its
+  // log from entries.front().index() on (a conflicting suffix is cut first).
+  void OnWritten(uint64_t node, std::span<const raft::Entry> entries);
+  // `node` wrote a snapshot: its log now starts after (index, term).
+  void OnSnapshotWritten(uint64_t node, uint64_t index, uint64_t term);
+  // `node` wrote a hard state (not yet synced).
+  void OnHardStateWritten(uint64_t node, const raft::HardState& hard_state);
+  // `node` synced everything written so far.
+  void OnSynced(uint64_t node);
+  // `node` applied `entry` (its next index).
+  void OnApplied(uint64_t node, const raft::Entry& entry);
+  // `node` restarted from its disk with this log and hard state, and its
+  // state machine restarts after `applied_index`.
+  void OnRecovered(uint64_t node, uint64_t snapshot_index,
+                   uint64_t snapshot_term, std::span<const raft::Entry> entries,
+                   const raft::HardState& hard_state, uint64_t applied_index);
+  // `node` lost its disk for good (detected corruption): its durability
+  // promises are void, and it never comes back.
+  void OnDiskLost(uint64_t node);
+
+  const std::vector<SafetyViolation>& violations() const { return violations_; }
+  // The highest index applied by any replica.
+  uint64_t applied_max() const { return applied_max_; }
+  // Entries checked for state machine safety (one per index).
+  size_t applied_entries() const { return applied_.size(); }
+
+ private:
+  struct Replica {
+    // The log as made durable: the compaction point, then one prefix digest
+    // per entry (prefix_digests[i] covers the entry at base_index + 1 + i
+    // and every entry before it).
+    uint64_t base_index = 0;
+    uint64_t base_term = 0;
+    uint64_t base_digest = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> terms_and_digests;
+    // The last index known synced, and the synced (term, digest) of the
+    // indexes from overwritten_from on that an unsynced write replaced: a
+    // crash may bring back either version.
+    uint64_t synced_last_index = 0;
+    uint64_t overwritten_from = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> overwritten;
+    raft::HardState written_hard_state;
+    raft::HardState synced_hard_state;
+    uint64_t applied_index = 0;
+  };
+  struct Applied {
+    uint64_t term = 0;
+    uint64_t data_digest = 0;
+    uint64_t first_node = 0;
+  };
+
+  Replica& replica(uint64_t node);
+  void Add(std::string property, std::string detail);
+  uint64_t LastIndex(const Replica& r) const {
+    return r.base_index + r.terms_and_digests.size();
+  }
+  // The (term, digest) at `index` of r's log, if present.
+  bool Lookup(const Replica& r, uint64_t index, uint64_t* term,
+              uint64_t* digest) const;
+  void CheckPrefix(uint64_t node, uint64_t index, uint64_t term,
+                   uint64_t digest);
+  // Saves the synced versions of r's indexes from `first` on before an
+  // unsynced write replaces them.
+  void SaveOverwritten(Replica& r, uint64_t first);
+  void CheckRecoveredLog(uint64_t node, const Replica& before);
+
+  std::vector<Replica> replicas_;
+  uint64_t now_us_ = 0;
+  absl::btree_map<uint64_t, uint64_t> leader_by_term_;
+  // (index, term) -> (prefix digest, node that first reported it).
+  absl::btree_map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>>
+      prefix_by_entry_;
+  absl::btree_map<uint64_t, Applied> applied_;
+  uint64_t applied_max_ = 0;
+  std::vector<SafetyViolation> violations_;
+};
+
+template <typename TermAt>
+void RaftChecker::OnLeader(uint64_t node, uint64_t term, uint64_t first_index,
+                           uint64_t last_index, TermAt term_at) {
+  auto [it, inserted] = leader_by_term_.try_emplace(term, node);
+  if (!inserted && it->second != node) {
+    Add("election safety", "nodes " + std::to_string(it->second) + " and " +
+                               std::to_string(node) + " both lead term " +
+                               std::to_string(term));
+  }
+  // Leader completeness: every entry applied anywhere so far was committed
+  // in an earlier term, so it must be in this leader's log. Entries before
+  // first_index are covered by the leader's snapshot.
+  for (auto a = applied_.lower_bound(first_index); a != applied_.end(); ++a) {
+    const uint64_t index = a->first;
+    const uint64_t held = index <= last_index ? term_at(index) : 0;
+    if (held != a->second.term) {
+      Add("leader completeness",
+          "node " + std::to_string(node) + " leads term " +
+              std::to_string(term) + " but holds term " + std::to_string(held) +
+              " at index " + std::to_string(index) + ", where term " +
+              std::to_string(a->second.term) + " was applied");
+      return;
+    }
+  }
+}
+
+}  // namespace raftstore::sim
+
+#endif  // RAFTSTORE_SIM_RAFT_CHECKER_H_
