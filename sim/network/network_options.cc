@@ -53,8 +53,8 @@ absl::Status ValidateLatency(const LatencyOptions& latency,
                              const std::string& field) {
   if (latency.shape != LatencyShape::kUniform &&
       latency.shape != LatencyShape::kExponentialTail) {
-    return Invalid(field, absl::StrCat("unknown shape ",
-                                       static_cast<int>(latency.shape)));
+    return Invalid(
+        field, absl::StrCat("unknown shape ", static_cast<int>(latency.shape)));
   }
   if (latency.min_us > latency.max_us || latency.max_us > kLatencyUsMax) {
     return Invalid(field, absl::StrCat("need min_us <= max_us <= ",
@@ -72,18 +72,18 @@ absl::Status ValidateLatency(const LatencyOptions& latency,
   }
   if (latency.spike_us_min > latency.spike_us_max ||
       latency.spike_us_max > kLatencyUsMax) {
-    return Invalid(field, absl::StrCat("need spike_us_min <= spike_us_max <= ",
-                                       kLatencyUsMax, ", got [",
-                                       latency.spike_us_min, ", ",
-                                       latency.spike_us_max, "]"));
+    return Invalid(field,
+                   absl::StrCat("need spike_us_min <= spike_us_max <= ",
+                                kLatencyUsMax, ", got [", latency.spike_us_min,
+                                ", ", latency.spike_us_max, "]"));
   }
   return absl::OkStatus();
 }
 
 absl::Status NetworkOptions::Validate(int node_count) const {
   if (node_count < 1 || node_count > kNodesMax) {
-    return Invalid("node_count", absl::StrCat(node_count, " outside [1, ",
-                                              kNodesMax, "]"));
+    return Invalid("node_count",
+                   absl::StrCat(node_count, " outside [1, ", kNodesMax, "]"));
   }
   if (absl::Status status = ValidateLatency(latency, "latency"); !status.ok()) {
     return status;
@@ -110,13 +110,14 @@ absl::Status NetworkOptions::Validate(int node_count) const {
   }
   if (message_bytes_max == 0 || link_queue_messages_max == 0 ||
       in_flight_messages_max == 0) {
-    return Invalid("message_bytes_max/link_queue_messages_max/"
-                   "in_flight_messages_max",
-                   "must be positive");
+    return Invalid(
+        "message_bytes_max/link_queue_messages_max/"
+        "in_flight_messages_max",
+        "must be positive");
   }
   if (message_bytes_max > kMessageBytesLimit) {
-    return Invalid("message_bytes_max", absl::StrCat(message_bytes_max, " > ",
-                                                     kMessageBytesLimit));
+    return Invalid("message_bytes_max",
+                   absl::StrCat(message_bytes_max, " > ", kMessageBytesLimit));
   }
   if (link_queue_bytes_max < message_bytes_max) {
     return Invalid("link_queue_bytes_max",
@@ -124,9 +125,9 @@ absl::Status NetworkOptions::Validate(int node_count) const {
                                 message_bytes_max));
   }
   if (in_flight_messages_max > kInFlightMessagesLimit) {
-    return Invalid("in_flight_messages_max",
-                   absl::StrCat(in_flight_messages_max, " > ",
-                                kInFlightMessagesLimit));
+    return Invalid(
+        "in_flight_messages_max",
+        absl::StrCat(in_flight_messages_max, " > ", kInFlightMessagesLimit));
   }
   return absl::OkStatus();
 }
@@ -175,8 +176,7 @@ NetworkOptions NetworkOptions::Draw(Rng& rng, int node_count) {
         rng.Chance(1, 8) ? rng.Range(100'000, 300'000) : rng.Range(1, 100'000));
   }
   if (rng.Chance(1, 2)) {
-    options.duplicate_per_million =
-        static_cast<uint32_t>(rng.Range(1, 50'000));
+    options.duplicate_per_million = static_cast<uint32_t>(rng.Range(1, 50'000));
   }
   options.reorder = rng.Chance(1, 2);
   if (options.reorder) {
@@ -185,8 +185,7 @@ NetworkOptions NetworkOptions::Draw(Rng& rng, int node_count) {
   constexpr uint64_t kMiB = 1ULL << 20;
   options.message_bytes_max = kMiB << (2 * rng.Range(1, 3));  // 4, 16, 64 MiB
   options.link_queue_messages_max = static_cast<uint32_t>(rng.Range(64, 4096));
-  options.link_queue_bytes_max =
-      options.message_bytes_max * rng.Range(1, 4);
+  options.link_queue_bytes_max = options.message_bytes_max * rng.Range(1, 4);
   if (rng.Chance(1, 4)) {
     options.link_bytes_per_second = rng.Range(1'000'000, 1'000'000'000);
   }
@@ -222,7 +221,8 @@ uint64_t DrawLatencyUs(const LatencyOptions& latency, Rng& rng) {
   }
   // Always draw both, so the count of draws is fixed.
   const bool spike = rng.Chance(latency.spike_per_million, kPerMillion);
-  const uint64_t spike_us = rng.Range(latency.spike_us_min, latency.spike_us_max);
+  const uint64_t spike_us =
+      rng.Range(latency.spike_us_min, latency.spike_us_max);
   return spike ? base + spike_us : base;
 }
 
