@@ -1,0 +1,244 @@
+// The shared write-ahead log of one store: a single segmented log holding the
+// raft records (entries, hard states, snapshot metadata, truncation marks,
+// group removals) of every raft group (region) on the store, with group
+// commit. The format, the recovery policy and the GC rule are written down in
+// wal_format.h and docs/wal-format.md.
+//
+// Use (from one thread; the simulator's node driver or the runtime's storage
+// worker):
+//
+//   ASSIGN_OR_RETURN(auto wal, Wal::Open(disk, options));
+//   for (auto& [id, state] : wal->TakeRecovered()) ...  // rebuild each group
+//   lsn = wal->AppendEntries(group, entries);            // buffered, not durable
+//   wal->SaveHardState(group, hard_state);
+//   wal->Sync();        // one Disk::Sync for everything appended (group commit)
+//   wal->durable_lsn() >= lsn  // now durable: messages may leave, acks go out
+//   wal->Truncate(group, index); wal->CollectGarbage();
+//
+// Every append returns the LSN (log sequence number) of its record; LSNs are
+// consecutive over the whole WAL. After Sync() returns OK, durable_lsn()
+// covers every record appended before the call.
+//
+// Failure policy. After any failed write, sync, create, truncate or remove on
+// the Disk, the Wal is poisoned: every later call returns that error (naming
+// the segment) and durable_lsn() never advances again. A failed fsync cannot
+// be retried safely (the kernel may have dropped the dirty pages and cleared
+// the error), so the owner must close the Wal, restart and recover with Open.
+// Bounds (buffered_bytes_max, groups_max, record size) return
+// kResourceExhausted or kInvalidArgument without poisoning: nothing was
+// written.
+//
+// Thread-safety: none; one thread at a time.
+#ifndef RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
+#define RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/storage/disk.h"
+#include "core/storage/wal/replay.h"
+#include "core/storage/wal/wal_options.h"
+#include "proto/raft.pb.h"
+
+namespace raftstore::storage {
+
+struct WalStats {
+  uint64_t segments = 0;        // segment files now
+  uint64_t segment_bytes = 0;   // their total size, including unsynced bytes
+  uint64_t records_appended = 0;  // frames appended since Open
+  uint64_t syncs = 0;             // Disk::Sync calls (segments, not dirs)
+  uint64_t bytes_written = 0;     // bytes appended to the Disk since Open
+  uint64_t segments_created = 0;  // by rotation, since Open
+  uint64_t segments_removed = 0;  // by CollectGarbage, since Open
+  // What Open found.
+  uint64_t records_replayed = 0;
+  uint64_t torn_bytes_dropped = 0;  // torn tail cut off by Open
+};
+
+class Wal {
+ public:
+  // Opens (creating if the directory holds no segment) the WAL in `disk`,
+  // which must outlive the Wal, and replays it; TakeRecovered() returns what
+  // replay found. A torn tail in the newest segment (a partial write a crash
+  // left, never durable) is cut off with Disk::Truncate + Sync. Returns, and
+  // changes nothing on the disk, on:
+  //   kInvalidArgument: options fail ValidateWalOptions;
+  //   kDataLoss: damage to durable records (a bad frame followed by a record
+  //     proving it was durable, any bad frame in an older segment, a missing
+  //     segment, a record whose checksum matches but whose content is
+  //     invalid), naming the segment file and offset. RepairWal() drops the
+  //     damage when an operator asks for it;
+  //   kFailedPrecondition: a segment written by a newer format version;
+  //   any Disk error from reading or from fixing the tail.
+  static absl::StatusOr<std::unique_ptr<Wal>> Open(Disk* disk,
+                                                   const WalOptions& options);
+
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+  ~Wal();
+
+  // What replay found, per live group: the state to rebuild a
+  // raft::MemoryStorage from (see WalGroupState). Moves it out: a second call
+  // returns an empty map.
+  absl::btree_map<uint64_t, WalGroupState> TakeRecovered();
+
+  // The appenders. Each encodes one record into the buffer (nothing touches
+  // the Disk until Write or Sync) and returns its LSN. group_id must be
+  // non-zero. They return, appending nothing:
+  //   the poison status, if poisoned;
+  //   kInvalidArgument for bad input (stated per method);
+  //   kResourceExhausted if the record would take the unsynced bytes past
+  //     buffered_bytes_max (Sync and retry), or start a group past
+  //     groups_max.
+
+  // Appends consecutive entries (indexes i, i+1, ...; i >= 1) of the group.
+  // On replay they replace the group's entries >= i, as a raft follower
+  // replaces a conflicting suffix (paper 5.3). i must not leave a gap:
+  // i <= max(last index appended, truncated index) + 1. A batch whose payload
+  // exceeds record_payload_bytes_max is split into several records (the LSN
+  // returned is the last); a single entry that does not fit in one is
+  // kInvalidArgument. An empty span is kInvalidArgument.
+  absl::StatusOr<uint64_t> AppendEntries(uint64_t group_id,
+                                         std::span<const raft::Entry> entries);
+
+  // Replaces the group's hard state.
+  absl::StatusOr<uint64_t> SaveHardState(uint64_t group_id,
+                                         const raft::HardState& hard_state);
+
+  // Records the group's latest snapshot metadata, and raises its truncated
+  // index to metadata.index. kInstalled (a snapshot received from the leader,
+  // raft's Ready::snapshot) replaces the whole log: every entry appended
+  // before it is dropped on replay. kLocal (the store compacted its own log)
+  // drops entries <= metadata.index only. Write it before the entries that
+  // follow it (Ready order). kInvalidArgument if metadata.index is below the
+  // group's current snapshot index.
+  absl::StatusOr<uint64_t> SaveSnapshot(uint64_t group_id,
+                                        const raft::SnapshotMetadata& metadata,
+                                        WalSnapshotKind kind);
+
+  // The group no longer needs entries <= index (a snapshot covers them);
+  // they are dropped on replay and their segments become collectable. An
+  // index at or below the current truncated index changes nothing but is
+  // still recorded.
+  absl::StatusOr<uint64_t> Truncate(uint64_t group_id, uint64_t index);
+
+  // The group was destroyed on this store: on replay its state so far is
+  // dropped (a later record for the same id starts a new group), and it no
+  // longer holds back GC.
+  absl::StatusOr<uint64_t> RemoveGroup(uint64_t group_id);
+
+  // Appends the buffered records to the newest segment without syncing them
+  // (so a driver can model write and fsync latency separately). Returns the
+  // poison status or the Disk's error (which poisons).
+  absl::Status Write();
+
+  // Group commit: Write(), then one Disk::Sync of the newest segment, after
+  // which durable_lsn() == last_lsn(). If the segment has then reached
+  // segment_bytes_max, rotates: creates the next segment, writes its header
+  // and a checkpoint of every live group, syncs it and the directory. Returns
+  // the poison status or the Disk's error (which poisons; durable_lsn() is
+  // then unchanged).
+  absl::Status Sync();
+
+  // The LSN of the last record known durable (0 if none).
+  uint64_t durable_lsn() const { return durable_lsn_; }
+  // The LSN of the last record appended (0 if none).
+  uint64_t last_lsn() const { return last_lsn_; }
+
+  // Removes the oldest segments that no live group needs any more: every
+  // group with entries in them has truncated past them or was removed (older
+  // segments hold nothing else: a checkpoint in the next segment carries the
+  // rest). Syncs first if records are pending, so that the truncation marks
+  // relied on are durable; removes one segment at a time, oldest first, each
+  // followed by SyncDir, so a crash leaves a suffix of the segments. Never
+  // removes the newest segment. Returns the number removed, or the poison
+  // status, or the Disk's error (which poisons).
+  absl::StatusOr<int> CollectGarbage();
+
+  // OK, or the error that poisoned the Wal.
+  const absl::Status& health() const { return poisoned_; }
+
+  WalStats stats() const;
+  const WalOptions& options() const { return options_; }
+
+ private:
+  // The live bookkeeping of one group (its entries are not kept: the store
+  // holds the live log in memory).
+  struct Group {
+    raft::HardState hard_state;
+    raft::SnapshotMetadata snapshot;
+    uint64_t truncated_index = 0;
+    // max(last entry index appended, truncated index).
+    uint64_t last_index = 0;
+  };
+
+  Wal(Disk* disk, const WalOptions& options);
+
+  void AdoptReplay(WalReplay replay);
+  absl::Status CheckAppend(uint64_t group_id, uint64_t frame_bytes);
+  Group& GroupFor(uint64_t group_id);
+  // Encodes one frame of `type` whose payload is `payload`; returns its LSN.
+  uint64_t Buffer(WalRecordType type, std::string_view payload);
+  absl::StatusOr<std::vector<size_t>> SplitEntries(
+      std::span<const raft::Entry> entries) const;
+  absl::Status Rotate();
+  void AppendCheckpoints(std::string* out);
+  bool Collectable(const WalSegment& segment) const;
+  absl::Status Poison(absl::Status status);
+  const WalSegment& newest() const { return segments_.back(); }
+
+  Disk* disk_;
+  WalOptions options_;
+  absl::Status poisoned_;
+  // Oldest first; never empty after Open. The last is where records go.
+  std::deque<WalSegment> segments_;
+  absl::btree_map<uint64_t, Group> groups_;
+  absl::btree_map<uint64_t, WalGroupState> recovered_;
+  // Encoded frames not yet handed to the Disk.
+  std::string buffer_;
+  // Bytes in buffer_ plus bytes written but not yet synced.
+  uint64_t unsynced_bytes_ = 0;
+  uint64_t last_lsn_ = 0;
+  uint64_t written_lsn_ = 0;
+  uint64_t durable_lsn_ = 0;
+  WalStats stats_;
+};
+
+// What RepairWal dropped.
+struct WalRepairReport {
+  // False when the WAL was clean and nothing was changed.
+  bool repaired = false;
+  // Where the first damage was, and what it was.
+  std::string segment;
+  uint64_t offset = 0;
+  std::string reason;
+  // The last LSN kept (0 if none).
+  uint64_t last_lsn_kept = 0;
+  // Bytes cut off the damaged segment, and the whole segments removed after
+  // it (or including it, when its header was damaged).
+  uint64_t bytes_dropped = 0;
+  std::vector<std::string> segments_removed;
+};
+
+// Drops everything from the first damaged frame (or segment header, or
+// missing segment) on: truncates that segment there, or removes it if its
+// header is bad, removes every later segment, then syncs. Only for an
+// explicit operator request: what it drops may have been durable and
+// acknowledged. Returns kFailedPrecondition (changing nothing) if a segment
+// has a newer format version, kInvalidArgument for bad options, or the Disk's
+// error. Open() succeeds afterwards unless a group's entries were lost
+// before its oldest kept entry (then Open still says kDataLoss for that
+// group).
+absl::StatusOr<WalRepairReport> RepairWal(Disk* disk,
+                                          const WalOptions& options);
+
+}  // namespace raftstore::storage
+
+#endif  // RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
