@@ -41,7 +41,9 @@
 // fault call.
 //
 // Cost: a Send is about a dozen Rng draws, a slot from a free list and one
-// EventQueue push (sim_network_benchmark).
+// EventQueue push; send plus delivery measured about 140 ns per message
+// beyond a bare event push and run, with every feature on or off
+// (sim_network_benchmark: 283-290 ns against 147 ns, 1000 in flight).
 //
 // Lifetime: scheduled events point at the network, so the network must
 // outlive every run of the EventQueue that may reach them.
