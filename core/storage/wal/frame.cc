@@ -15,7 +15,8 @@ namespace {
 bool KnownType(uint8_t type) { return type >= 1 && type <= kWalRecordTypeMax; }
 
 absl::Status HeaderError(std::string_view file_name, std::string_view what) {
-  return absl::DataLossError(absl::StrCat("wal segment ", std::string(file_name),
+  return absl::DataLossError(absl::StrCat("wal segment ",
+                                          std::string(file_name),
                                           " offset 0: ", std::string(what)));
 }
 
@@ -118,7 +119,8 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(std::string_view file_name,
         header.format_version, " is newer than this binary reads (",
         kWalFormatVersion, ")"));
   }
-  const uint32_t stored = UnmaskCrc(GetFixed32(&bytes[kSegmentHeaderCrcOffset]));
+  const uint32_t stored =
+      UnmaskCrc(GetFixed32(&bytes[kSegmentHeaderCrcOffset]));
   if (stored != Crc32c(bytes.substr(0, kSegmentHeaderCrcOffset))) {
     return HeaderError(file_name, "segment header checksum mismatch");
   }

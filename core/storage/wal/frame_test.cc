@@ -111,9 +111,9 @@ TEST(FrameTest, ChecksumValidButInvalidFieldsAreRefused) {
             FrameError::kReservedNotZero);
   EXPECT_EQ(DecodeFrame(ForgeFrame(0, 0, 5, 4), 0, kMax).error,
             FrameError::kUnknownType);
-  EXPECT_EQ(DecodeFrame(ForgeFrame(kWalRecordTypeMax + 1, 0, 5, 4), 0, kMax)
-                .error,
-            FrameError::kUnknownType);
+  EXPECT_EQ(
+      DecodeFrame(ForgeFrame(kWalRecordTypeMax + 1, 0, 5, 4), 0, kMax).error,
+      FrameError::kUnknownType);
   EXPECT_EQ(DecodeFrame(ForgeFrame(1, 0, 0, 0), 0, kMax).error,
             FrameError::kBadLsn);
   EXPECT_EQ(DecodeFrame(ForgeFrame(1, 0, 5, 5), 0, kMax).error,

@@ -54,8 +54,7 @@ absl::StatusOr<WalRepairReport> RepairWal(Disk* disk,
   if (absl::Status valid = ValidateWalOptions(options); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<std::vector<uint64_t>> sequences =
-      ListSegmentsUnchecked(disk);
+  absl::StatusOr<std::vector<uint64_t>> sequences = ListSegmentsUnchecked(disk);
   if (!sequences.ok()) return sequences.status();
   WalRepairReport report;
   absl::StatusOr<size_t> remove_from =
@@ -63,8 +62,7 @@ absl::StatusOr<WalRepairReport> RepairWal(Disk* disk,
   if (!remove_from.ok()) return remove_from.status();
   if (!report.repaired) return report;
   if (report.bytes_dropped > 0) {
-    if (absl::Status cut =
-            disk->Truncate(report.segment, report.offset);
+    if (absl::Status cut = disk->Truncate(report.segment, report.offset);
         !cut.ok()) {
       return DiskError(report.segment, "repair truncate", cut);
     }

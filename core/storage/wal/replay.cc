@@ -20,7 +20,8 @@ absl::Status Invalid(std::string_view what) {
 
 template <typename Record>
 absl::Status Parse(std::string_view payload, Record* record) {
-  if (!record->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  if (!record->ParseFromArray(payload.data(),
+                              static_cast<int>(payload.size()))) {
     return Invalid(absl::StrCat("cannot parse ", record->GetTypeName()));
   }
   if (record->group_id() == 0) {
@@ -55,11 +56,11 @@ SegmentScan WalReplay::ReplaySegment(uint64_t sequence,
   if (header->sequence != sequence ||
       (!segments_.empty() && header->first_lsn != last_lsn_ + 1)) {
     scan.content_error = true;
-    scan.error = At(name, 0,
-                    absl::StrCat("segment header says sequence ",
-                                 header->sequence, " first LSN ",
-                                 header->first_lsn, "; expected sequence ",
-                                 sequence, " first LSN ", last_lsn_ + 1));
+    scan.error = At(
+        name, 0,
+        absl::StrCat("segment header says sequence ", header->sequence,
+                     " first LSN ", header->first_lsn, "; expected sequence ",
+                     sequence, " first LSN ", last_lsn_ + 1));
     scan.header_ok = false;
     return scan;
   }
@@ -91,8 +92,8 @@ SegmentScan WalReplay::ReplaySegment(uint64_t sequence,
       scan.good_bytes = offset;
       scan.content_error = true;
       scan.error = At(name, offset,
-                      absl::StrCat(std::string(WalRecordTypeName(frame.type)), " record: ",
-                                   applied.message()));
+                      absl::StrCat(std::string(WalRecordTypeName(frame.type)),
+                                   " record: ", applied.message()));
       return scan;
     }
     last_lsn_ = frame.lsn;
@@ -155,11 +156,11 @@ absl::Status WalReplay::ApplyEntries(std::string_view payload) {
   const uint64_t last = first + record.entries_size() - 1;
   const uint64_t truncated = group.state.truncated_index;
   // Entries kept below `first`, after the suffix from `first` is dropped.
-  const bool kept_below = !group.entries.empty() &&
-                          group.entries.front().index() < first;
-  const uint64_t kept_last = kept_below ? std::min(group.entries.back().index(),
-                                                   first - 1)
-                                        : truncated;
+  const bool kept_below =
+      !group.entries.empty() && group.entries.front().index() < first;
+  const uint64_t kept_last =
+      kept_below ? std::min(group.entries.back().index(), first - 1)
+                 : truncated;
   const uint64_t first_new = std::max(first, truncated + 1);
   if (last <= truncated) return absl::OkStatus();  // all already truncated
   if (first_new > kept_last + 1) {
@@ -249,8 +250,7 @@ absl::Status WalReplay::Finish() {
     if (group.gap_floor > group.state.truncated_index) {
       return absl::DataLossError(absl::StrCat(
           "wal: group ", group_id, " is missing entries up to index ",
-          group.gap_floor, " (truncated only to ",
-          group.state.truncated_index,
+          group.gap_floor, " (truncated only to ", group.state.truncated_index,
           "): a segment it needed is gone"));
     }
   }

@@ -45,10 +45,10 @@ absl::Status CutTornTail(Disk* disk, const std::string& name,
 
 absl::Status DiskError(const std::string& segment, std::string_view operation,
                        const absl::Status& status) {
-  return absl::Status(status.code(),
-                      absl::StrCat("wal segment ", segment, ": ",
-                                   std::string(operation),
-                                   " failed: ", status.message()));
+  return absl::Status(
+      status.code(),
+      absl::StrCat("wal segment ", segment, ": ", std::string(operation),
+                   " failed: ", status.message()));
 }
 
 absl::StatusOr<std::vector<uint64_t>> ListSegmentsUnchecked(Disk* disk) {
@@ -83,10 +83,10 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(Disk* disk) {
   if (!sequences.ok()) return sequences.status();
   for (size_t i = 1; i < sequences->size(); ++i) {
     if ((*sequences)[i] != (*sequences)[i - 1] + 1) {
-      return absl::DataLossError(absl::StrCat(
-          "wal segment ", SegmentFileName((*sequences)[i - 1] + 1),
-          " is missing (", SegmentFileName((*sequences)[i - 1]), " and ",
-          SegmentFileName((*sequences)[i]), " exist)"));
+      return absl::DataLossError(
+          absl::StrCat("wal segment ", SegmentFileName((*sequences)[i - 1] + 1),
+                       " is missing (", SegmentFileName((*sequences)[i - 1]),
+                       " and ", SegmentFileName((*sequences)[i]), " exist)"));
     }
   }
   return sequences;
@@ -139,13 +139,13 @@ absl::StatusOr<uint64_t> ReplayForOpen(Disk* disk, const WalOptions& options,
           "; not the newest segment, so every frame of it had been synced"));
     }
     const uint64_t good_lsn = replay.last_lsn();
-    if (std::optional<uint64_t> proof = FindDurabilityProof(
-            *bytes, scan.good_bytes, good_lsn,
-            options.record_payload_bytes_max)) {
-      return absl::DataLossError(absl::StrCat(
-          scan.error.message(), "; the valid frame at offset ", *proof,
-          " was written when LSN ", good_lsn + 1,
-          " was already durable, so durable data is damaged"));
+    if (std::optional<uint64_t> proof =
+            FindDurabilityProof(*bytes, scan.good_bytes, good_lsn,
+                                options.record_payload_bytes_max)) {
+      return absl::DataLossError(
+          absl::StrCat(scan.error.message(), "; the valid frame at offset ",
+                       *proof, " was written when LSN ", good_lsn + 1,
+                       " was already durable, so durable data is damaged"));
     }
     // A torn tail: nothing from here on was ever known durable.
     if (absl::Status cut = CutTornTail(disk, name, scan.good_bytes);

@@ -71,12 +71,11 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Disk* disk,
   std::unique_ptr<Wal> wal(new Wal(disk, options));
   if (sequences->empty()) {
     const std::string header = EncodeSegmentHeader(1, 1);
-    if (absl::Status created = CreateSegment(disk, 1, header);
-        !created.ok()) {
+    if (absl::Status created = CreateSegment(disk, 1, header); !created.ok()) {
       return created;
     }
-    wal->segments_.push_back(WalSegment{1, SegmentFileName(1), 1,
-                                        header.size(), {}});
+    wal->segments_.push_back(
+        WalSegment{1, SegmentFileName(1), 1, header.size(), {}});
     return wal;
   }
   WalReplay replay(options);
@@ -123,9 +122,9 @@ absl::Status Wal::CheckAppend(uint64_t group_id, uint64_t frame_bytes) {
     return absl::InvalidArgumentError("wal: group id 0 is not a group");
   }
   if (!groups_.contains(group_id) && groups_.size() >= options_.groups_max) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "wal: ", groups_.size(), " groups live, groups_max is ",
-        options_.groups_max, "; cannot start group ", group_id));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("wal: ", groups_.size(), " groups live, groups_max is ",
+                     options_.groups_max, "; cannot start group ", group_id));
   }
   if (unsynced_bytes_ + frame_bytes > options_.buffered_bytes_max) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -162,8 +161,8 @@ absl::StatusOr<std::vector<size_t>> Wal::SplitEntries(
           " bytes; one record holds at most record_payload_bytes_max ",
           options_.record_payload_bytes_max));
     }
-    if (count > 0 && base + 10 + payload + bytes >
-                         options_.record_payload_bytes_max) {
+    if (count > 0 &&
+        base + 10 + payload + bytes > options_.record_payload_bytes_max) {
       counts.push_back(count);
       payload = 0;
       count = 0;
@@ -192,9 +191,9 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
   const uint64_t last_index =
       existing == groups_.end() ? 0 : existing->second.last_index;
   if (first > last_index + 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wal: group ", group_id, ": entries from ", first,
-        " would leave a gap after index ", last_index));
+    return absl::InvalidArgumentError(
+        absl::StrCat("wal: group ", group_id, ": entries from ", first,
+                     " would leave a gap after index ", last_index));
   }
   absl::StatusOr<std::vector<size_t>> counts = SplitEntries(entries);
   if (!counts.ok()) return counts.status();
@@ -235,7 +234,8 @@ absl::StatusOr<uint64_t> Wal::SaveHardState(uint64_t group_id,
   record.set_group_id(group_id);
   *record.mutable_hard_state() = hard_state;
   const std::string payload = Serialize(record);
-  if (absl::Status ok = CheckAppend(group_id, kFrameHeaderBytes + payload.size());
+  if (absl::Status ok =
+          CheckAppend(group_id, kFrameHeaderBytes + payload.size());
       !ok.ok()) {
     return ok;
   }
@@ -253,17 +253,18 @@ absl::StatusOr<uint64_t> Wal::SaveSnapshot(
                       ? wal::SNAPSHOT_KIND_INSTALLED
                       : wal::SNAPSHOT_KIND_LOCAL);
   const std::string payload = Serialize(record);
-  if (absl::Status ok = CheckAppend(group_id, kFrameHeaderBytes + payload.size());
+  if (absl::Status ok =
+          CheckAppend(group_id, kFrameHeaderBytes + payload.size());
       !ok.ok()) {
     return ok;
   }
   const auto existing = groups_.find(group_id);
   if (existing != groups_.end() &&
       metadata.index() < existing->second.snapshot.index()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wal: group ", group_id, ": snapshot at index ", metadata.index(),
-        " is older than the recorded one at ",
-        existing->second.snapshot.index()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("wal: group ", group_id, ": snapshot at index ",
+                     metadata.index(), " is older than the recorded one at ",
+                     existing->second.snapshot.index()));
   }
   Group& group = GroupFor(group_id);
   group.snapshot = metadata;
@@ -282,7 +283,8 @@ absl::StatusOr<uint64_t> Wal::Truncate(uint64_t group_id, uint64_t index) {
   record.set_group_id(group_id);
   record.set_index(index);
   const std::string payload = Serialize(record);
-  if (absl::Status ok = CheckAppend(group_id, kFrameHeaderBytes + payload.size());
+  if (absl::Status ok =
+          CheckAppend(group_id, kFrameHeaderBytes + payload.size());
       !ok.ok()) {
     return ok;
   }
@@ -296,7 +298,8 @@ absl::StatusOr<uint64_t> Wal::RemoveGroup(uint64_t group_id) {
   wal::GroupRemovedRecord record;
   record.set_group_id(group_id);
   const std::string payload = Serialize(record);
-  if (absl::Status ok = CheckAppend(group_id, kFrameHeaderBytes + payload.size());
+  if (absl::Status ok =
+          CheckAppend(group_id, kFrameHeaderBytes + payload.size());
       !ok.ok()) {
     return ok;
   }
@@ -358,8 +361,11 @@ absl::Status Wal::Rotate() {
       !created.ok()) {
     return Poison(created);
   }
-  segments_.push_back(WalSegment{sequence, SegmentFileName(sequence),
-                                 durable_lsn_ + 1, contents.size(), {}});
+  segments_.push_back(WalSegment{sequence,
+                                 SegmentFileName(sequence),
+                                 durable_lsn_ + 1,
+                                 contents.size(),
+                                 {}});
   written_lsn_ = durable_lsn_ = last_lsn_;
   ++stats_.syncs;
   ++stats_.segments_created;

@@ -9,11 +9,11 @@
 //
 //   ASSIGN_OR_RETURN(auto wal, Wal::Open(disk, options));
 //   for (auto& [id, state] : wal->TakeRecovered()) ...  // rebuild each group
-//   lsn = wal->AppendEntries(group, entries);            // buffered, not durable
-//   wal->SaveHardState(group, hard_state);
-//   wal->Sync();        // one Disk::Sync for everything appended (group commit)
-//   wal->durable_lsn() >= lsn  // now durable: messages may leave, acks go out
-//   wal->Truncate(group, index); wal->CollectGarbage();
+//   lsn = wal->AppendEntries(group, entries);            // buffered, not
+//   durable wal->SaveHardState(group, hard_state); wal->Sync();        // one
+//   Disk::Sync for everything appended (group commit) wal->durable_lsn() >= lsn
+//   // now durable: messages may leave, acks go out wal->Truncate(group,
+//   index); wal->CollectGarbage();
 //
 // Every append returns the LSN (log sequence number) of its record; LSNs are
 // consecutive over the whole WAL. After Sync() returns OK, durable_lsn()
@@ -50,8 +50,8 @@
 namespace raftstore::storage {
 
 struct WalStats {
-  uint64_t segments = 0;        // segment files now
-  uint64_t segment_bytes = 0;   // their total size, including unsynced bytes
+  uint64_t segments = 0;          // segment files now
+  uint64_t segment_bytes = 0;     // their total size, including unsynced bytes
   uint64_t records_appended = 0;  // frames appended since Open
   uint64_t syncs = 0;             // Disk::Sync calls (segments, not dirs)
   uint64_t bytes_written = 0;     // bytes appended to the Disk since Open

@@ -28,10 +28,10 @@ absl::Status ValidateWalOptions(const WalOptions& options) {
   }
   if (options.record_payload_bytes_max < 64 ||
       options.record_payload_bytes_max > kFramePayloadBytesLimit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wal options: record_payload_bytes_max ",
-        options.record_payload_bytes_max, " is outside [64, ",
-        kFramePayloadBytesLimit, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("wal options: record_payload_bytes_max ",
+                     options.record_payload_bytes_max, " is outside [64, ",
+                     kFramePayloadBytesLimit, "]"));
   }
   const uint64_t record_bytes_max =
       options.record_payload_bytes_max + kRecordOverheadBytes;
