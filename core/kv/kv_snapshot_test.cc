@@ -213,7 +213,7 @@ TEST(KvDigestTest, DigestCoversPairsSessionsIndexAndClock) {
 TEST(KvSplitTest, SplitOffMovesTheUpperKeysAndCopiesSessions) {
   KvStateMachine left = Filled(20);
   const KvStateMachine whole = left;
-  KvStateMachine right = left.SplitOff("key1010");
+  KvStateMachine right = left.SplitOff("key1010", 5);
   left.CheckInvariants();
   right.CheckInvariants();
   EXPECT_EQ(left.pair_count(), 10u);
@@ -221,7 +221,8 @@ TEST(KvSplitTest, SplitOffMovesTheUpperKeysAndCopiesSessions) {
   EXPECT_EQ(left.Scan("", "", 0).pairs.back().first, "key1009");
   EXPECT_EQ(right.Scan("", "", 0).pairs.front().first, "key1010");
   EXPECT_EQ(left.data_bytes() + right.data_bytes(), whole.data_bytes());
-  EXPECT_EQ(right.applied_index(), whole.applied_index());
+  EXPECT_EQ(left.applied_index(), whole.applied_index());
+  EXPECT_EQ(right.applied_index(), 5u);
   EXPECT_EQ(right.clock_ticks(), whole.clock_ticks());
   EXPECT_EQ(right.sessions().size(), whole.sessions().size());
   // A retry reaching the right half still finds its cached response.
@@ -235,7 +236,7 @@ TEST(KvSplitTest, SplitOffMovesTheUpperKeysAndCopiesSessions) {
 
 TEST(KvSplitTest, SplitBeyondEveryKeyLeavesTheRightEmpty) {
   KvStateMachine left = Filled(5);
-  const KvStateMachine right = left.SplitOff("zzz");
+  const KvStateMachine right = left.SplitOff("zzz", left.applied_index());
   EXPECT_EQ(left.pair_count(), 5u);
   EXPECT_EQ(right.pair_count(), 0u);
   EXPECT_EQ(right.data_bytes(), 0u);

@@ -270,9 +270,10 @@ ScanResult KvStateMachine::Scan(std::string_view start, std::string_view end,
   return result;
 }
 
-KvStateMachine KvStateMachine::SplitOff(std::string_view split_key) {
+KvStateMachine KvStateMachine::SplitOff(std::string_view split_key,
+                                        uint64_t right_applied_index) {
   RS_CHECK(!split_key.empty());
-  KvStateMachine right(config_, applied_index_);
+  KvStateMachine right(config_, right_applied_index);
   right.clock_ticks_ = clock_ticks_;
   right.sessions_ = sessions_;
   // Node handles move each pair without copying its key or value; inserting

@@ -57,8 +57,10 @@ class KvStateMachine {
 
   // --- Applying committed entries, in index order ---
 
-  // Applies the data of the committed NORMAL entry at `index`. Empty data is
-  // a new leader's empty entry (thesis 6.4) and only advances the index.
+  // Applies the data of the committed NORMAL entry at `index` and returns
+  // Apply()'s result. Empty data is a new leader's empty entry (thesis 6.4):
+  // it only advances the index and returns a default CommandResult (outcome
+  // OUTCOME_UNSPECIFIED; there is no client to answer).
   // Precondition (RS_CHECK): index == applied_index() + 1.
   // Errors, with the state unchanged (applied_index() not advanced), the
   // message naming the index: those of DecodeCommand (kDataLoss for data that
@@ -136,11 +138,14 @@ class KvStateMachine {
   uint64_t Digest() const;
 
   // Moves the pairs with key >= split_key into a new state machine and
-  // returns it; this one keeps the keys below. Both keep the applied index,
-  // the clock and a copy of every session (a client's retry may reach either
-  // half). Precondition (RS_CHECK): split_key is not empty. Costs
-  // O(k log n) for k moved pairs, with no copy of keys or values.
-  KvStateMachine SplitOff(std::string_view split_key);
+  // returns it; this one keeps the keys below and its applied index. The new
+  // one starts at `right_applied_index` (where the new region's raft log
+  // starts; the parent's index if the store keeps it). Both keep the clock and
+  // a copy of every session (a client's retry may reach either half).
+  // Precondition (RS_CHECK): split_key is not empty. Costs O(k log n) for k
+  // moved pairs, with no copy of keys or values.
+  KvStateMachine SplitOff(std::string_view split_key,
+                          uint64_t right_applied_index);
 
   // RS_CHECKs the internal invariants (byte count, session table). Linear;
   // for tests and RS_DCHECK.
