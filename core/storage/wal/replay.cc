@@ -154,27 +154,25 @@ absl::Status WalReplay::ApplyEntries(std::string_view payload) {
   }
   GroupReplay& group = Group(record.group_id());
   const uint64_t last = first + record.entries_size() - 1;
+  // A batch from `first` replaces every entry from `first` on, even when its
+  // own entries are all truncated already.
+  while (!group.entries.empty() && group.entries.back().index() >= first) {
+    group.entries.pop_back();
+  }
   const uint64_t truncated = group.state.truncated_index;
-  // Entries kept below `first`, after the suffix from `first` is dropped.
-  const bool kept_below =
-      !group.entries.empty() && group.entries.front().index() < first;
-  const uint64_t kept_last =
-      kept_below ? std::min(group.entries.back().index(), first - 1)
-                 : truncated;
+  if (last <= truncated) return absl::OkStatus();
   const uint64_t first_new = std::max(first, truncated + 1);
-  if (last <= truncated) return absl::OkStatus();  // all already truncated
-  if (first_new > kept_last + 1) {
-    if (kept_below) {
+  const uint64_t expected =
+      group.entries.empty() ? truncated + 1 : group.entries.back().index() + 1;
+  if (first_new > expected) {
+    if (!group.entries.empty()) {
       return Invalid(absl::StrCat("group ", record.group_id(),
-                                  ": entries jump from index ", kept_last,
+                                  ": entries jump from index ", expected - 1,
                                   " to ", first_new));
     }
     // The entries before first_new were in a segment GC removed; a later
     // truncation record must cover them (checked in Finish).
     group.gap_floor = std::max(group.gap_floor, first_new - 1);
-  }
-  while (!group.entries.empty() && group.entries.back().index() >= first) {
-    group.entries.pop_back();
   }
   for (raft::Entry& entry : *record.mutable_entries()) {
     if (entry.index() >= first_new) group.entries.push_back(std::move(entry));

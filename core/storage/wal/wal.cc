@@ -222,7 +222,8 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
     ++stats_.records_appended;
   }
   const uint64_t last = entries.back().index();
-  GroupFor(group_id).last_index = last;
+  Group& group = GroupFor(group_id);
+  group.last_index = std::max(last, group.truncated_index);
   auto& max_index = segments_.back().entry_index_max[group_id];
   max_index = std::max(max_index, last);
   return last_lsn_;
