@@ -54,16 +54,18 @@ inline constexpr int kManifestNumberDigitsMin = 6;
 // frame per chunk, then the footer:
 //   footer magic (8 bytes) | masked CRC32C of every byte before the footer
 //   (u32).
-inline constexpr std::string_view kSnapshotMagic = "RSSNAPSH";
-inline constexpr std::string_view kSnapshotFooterMagic = "RSSNPEND";
-inline constexpr uint64_t kSnapshotFooterBytes = 12;
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
-// The largest header frame payload a reader accepts (the header holds the
-// region's metadata: keys and peers, well under this).
-inline constexpr uint64_t kSnapshotHeaderBytesMax = uint64_t{1} << 20;
+inline constexpr std::string_view kSnapshotFileMagic = "RSSNAPSH";
+inline constexpr std::string_view kSnapshotFileFooterMagic = "RSSNPEND";
+inline constexpr uint64_t kSnapshotFileFooterBytes = 12;
+// "File" in the name: core/raft/log/storage.h's kSnapshotFormatVersion is
+// the version of raft.SnapshotMetadata.
+inline constexpr uint32_t kSnapshotFileFormatVersion = 1;
+// The largest header frame payload a writer produces or a reader accepts
+// (the header holds the region's metadata: keys and peers, well under this).
+inline constexpr uint64_t kSnapshotFileHeaderBytesMax = uint64_t{1} << 20;
 // No chunk frame may be longer than this, whatever the options say (the
 // length field is a u32).
-inline constexpr uint64_t kSnapshotChunkBytesLimit = uint64_t{1} << 30;
+inline constexpr uint64_t kSnapshotFileChunkBytesLimit = uint64_t{1} << 30;
 // Names: snap-<region id>-<term>-<index>.snap, decimal without padding;
 // written first as <name>.tmp.
 inline constexpr std::string_view kSnapshotFilePrefix = "snap-";
