@@ -156,7 +156,8 @@ void RaftChecker::OnSynced(uint64_t node) {
   r.synced_hard_state = r.written_hard_state;
 }
 
-void RaftChecker::OnApplied(uint64_t node, const raft::Entry& entry) {
+void RaftChecker::OnApplied(uint64_t node, const raft::Entry& entry,
+                            uint64_t node_term) {
   Replica& r = replica(node);
   if (entry.index() != r.applied_index + 1) {
     Add("state machine safety",
@@ -166,7 +167,7 @@ void RaftChecker::OnApplied(uint64_t node, const raft::Entry& entry) {
   r.applied_index = entry.index();
   const uint64_t data_digest = EntryDigest(entry);
   auto [it, inserted] = applied_.try_emplace(
-      entry.index(), Applied{entry.term(), data_digest, node});
+      entry.index(), Applied{entry.term(), data_digest, node, node_term});
   if (!inserted && (it->second.term != entry.term() ||
                     it->second.data_digest != data_digest)) {
     Add("state machine safety",
@@ -174,6 +175,9 @@ void RaftChecker::OnApplied(uint64_t node, const raft::Entry& entry) {
                      " at index ", entry.index(), " but node ",
                      it->second.first_node, " applied term ", it->second.term,
                      " (or different data) there"));
+  }
+  if (!inserted && node_term < it->second.observer_term) {
+    it->second.observer_term = node_term;
   }
   if (entry.index() > applied_max_) applied_max_ = entry.index();
 }

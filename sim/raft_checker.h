@@ -10,10 +10,12 @@
 //                        index and term hold the same entry there and agree
 //                        on every entry before it (a prefix digest per
 //                        (index, term) is compared across replicas);
-//   leader completeness  a new leader's log holds every entry applied
-//                        anywhere so far (applied means committed, and it was
-//                        committed in an earlier term): a committed entry is
-//                        never lost or changed;
+//   leader completeness  a new leader of term T holds every entry known
+//                        committed in a term below T (paper §5.4): an
+//                        applied entry was committed by a leader of a term no
+//                        higher than the applier's term at that moment, so
+//                        entries first applied by a node of a term below T
+//                        must be in the log of every leader of T;
 //   state machine safety every replica applies the same entry at each index,
 //                        in order, without gaps;
 //   durability           a replica that restarts recovers at least what its
@@ -70,8 +72,8 @@ class RaftChecker {
   void OnHardStateWritten(uint64_t node, const raft::HardState& hard_state);
   // `node` synced everything written so far.
   void OnSynced(uint64_t node);
-  // `node` applied `entry` (its next index).
-  void OnApplied(uint64_t node, const raft::Entry& entry);
+  // `node`, at `node_term`, applied `entry` (its next index).
+  void OnApplied(uint64_t node, const raft::Entry& entry, uint64_t node_term);
   // `node` restarted from its disk with this log and hard state, and its
   // state machine restarts after `applied_index`.
   void OnRecovered(uint64_t node, uint64_t snapshot_index,
@@ -80,6 +82,12 @@ class RaftChecker {
   // `node` lost its disk for good (detected corruption): its durability
   // promises are void, and it never comes back.
   void OnDiskLost(uint64_t node);
+
+  // Records a violation found by the driver itself (for example a
+  // committed entry that does not decode).
+  void Report(std::string property, std::string detail) {
+    Add(std::move(property), std::move(detail));
+  }
 
   const std::vector<SafetyViolation>& violations() const { return violations_; }
   // The highest index applied by any replica.
@@ -110,6 +118,9 @@ class RaftChecker {
     uint64_t term = 0;
     uint64_t data_digest = 0;
     uint64_t first_node = 0;
+    // The lowest term of a node that applied it: the entry was committed
+    // in this term or an earlier one.
+    uint64_t observer_term = 0;
   };
 
   Replica& replica(uint64_t node);
@@ -147,10 +158,11 @@ void RaftChecker::OnLeader(uint64_t node, uint64_t term, uint64_t first_index,
                                std::to_string(node) + " both lead term " +
                                std::to_string(term));
   }
-  // Leader completeness: every entry applied anywhere so far was committed
-  // in an earlier term, so it must be in this leader's log. Entries before
-  // first_index are covered by the leader's snapshot.
+  // Leader completeness: every entry committed in an earlier term must be
+  // in this leader's log. Entries before first_index are covered by the
+  // leader's snapshot.
   for (auto a = applied_.lower_bound(first_index); a != applied_.end(); ++a) {
+    if (a->second.observer_term >= term) continue;
     const uint64_t index = a->first;
     const uint64_t held = index <= last_index ? term_at(index) : 0;
     if (held != a->second.term) {

@@ -38,7 +38,7 @@ TEST(RaftCheckerTest, CleanRunHasNoViolations) {
   for (uint64_t node = 1; node <= 3; ++node) {
     checker.OnWritten(node, log);
     checker.OnSynced(node);
-    for (const auto& e : log) checker.OnApplied(node, e);
+    for (const auto& e : log) checker.OnApplied(node, e, 1);
   }
   checker.OnLeader(1, 2, 1, 3, [&](uint64_t i) { return log[i - 1].term(); });
   EXPECT_TRUE(checker.violations().empty());
@@ -68,23 +68,35 @@ TEST(RaftCheckerTest, SameIndexAndTermWithDifferentPrefixIsCaught) {
 
 TEST(RaftCheckerTest, DifferentEntriesAppliedAtOneIndexAreCaught) {
   RaftChecker checker(2);
-  checker.OnApplied(1, MakeEntry(1, 1, "a"));
-  checker.OnApplied(2, MakeEntry(1, 1, "b"));
+  checker.OnApplied(1, MakeEntry(1, 1, "a"), 1);
+  checker.OnApplied(2, MakeEntry(1, 1, "b"), 1);
   ASSERT_EQ(checker.violations().size(), 1U);
   EXPECT_EQ(checker.violations()[0].property, "state machine safety");
 }
 
 TEST(RaftCheckerTest, ApplyingOutOfOrderIsCaught) {
   RaftChecker checker(1);
-  checker.OnApplied(1, MakeEntry(2, 1));
+  checker.OnApplied(1, MakeEntry(2, 1), 1);
   ASSERT_EQ(checker.violations().size(), 1U);
   EXPECT_EQ(checker.violations()[0].property, "state machine safety");
 }
 
+TEST(RaftCheckerTest, ALowerTermLeaderNeedNotHoldEntriesCommittedLater) {
+  RaftChecker checker(3);
+  // Committed in term 14; a (legitimate) leader of term 13 elected by stale
+  // votes need not hold it.
+  checker.OnApplied(1, MakeEntry(1, 14), 14);
+  checker.OnLeader(2, 13, 1, 0, [](uint64_t) { return uint64_t{0}; });
+  EXPECT_TRUE(checker.violations().empty());
+  checker.OnLeader(3, 15, 1, 0, [](uint64_t) { return uint64_t{0}; });
+  ASSERT_EQ(checker.violations().size(), 1U);
+  EXPECT_EQ(checker.violations()[0].property, "leader completeness");
+}
+
 TEST(RaftCheckerTest, LeaderMissingAnAppliedEntryIsCaught) {
   RaftChecker checker(3);
-  checker.OnApplied(1, MakeEntry(1, 1));
-  checker.OnApplied(1, MakeEntry(2, 1));
+  checker.OnApplied(1, MakeEntry(1, 1), 1);
+  checker.OnApplied(1, MakeEntry(2, 1), 1);
   // Node 3 leads term 2 holding only index 1.
   checker.OnLeader(3, 2, 1, 1, [](uint64_t) { return uint64_t{1}; });
   ASSERT_EQ(checker.violations().size(), 1U);

@@ -32,6 +32,7 @@ int RunSchema(const std::vector<std::string>& args);
 int RunDecode(const std::vector<std::string>& args);
 int RunEncode(const std::vector<std::string>& args);
 int RunRaftScript(const std::vector<std::string>& args);
+int RunSim(const std::vector<std::string>& args);
 
 }  // namespace raftstore::tools
 

@@ -27,6 +27,8 @@ const std::vector<Command>& AllCommands() {
        "encode a text-format message to binary on stdout", RunEncode},
       {"raft-script", "FILE [--script_seed=N]",
        "run a raft interaction script and print its transcript", RunRaftScript},
+      {"sim", "--seed S | --seeds A..B [--trace F] [--history F] [--shrink]",
+       "run the deterministic simulator (see docs/simulator.md)", RunSim},
   };
   return *commands;
 }

@@ -64,6 +64,25 @@ enum class ReadOnlyOption {
   kLeaseBased,
 };
 
+#ifdef RAFTSTORE_INJECTED_BUGS
+// Deliberately wrong variants, compiled only into the testonly
+// *_with_injected_bugs targets (never into a production binary): the
+// simulator must catch each one, which proves its checkers can fail
+// (tests/sim_bugs). kCommitOldTermByCounting lives in this core; the others
+// are driver bugs the simulator's node implements.
+enum class InjectedBug {
+  kNone,
+  // A leader commits an entry of an earlier term by counting its replicas,
+  // the mistake paper §5.4.2 and Figure 8 warn against.
+  kCommitOldTermByCounting,
+  // A follower acknowledges appends (and votes) before its write is durable.
+  kAckBeforePersist,
+  // A node that believes it leads serves reads from its own state without
+  // confirming leadership (no ReadIndex, no lease).
+  kStaleLeaderRead,
+};
+#endif
+
 struct Config {
   // This node's id; never 0.
   uint64_t id = 0;
@@ -98,6 +117,9 @@ struct Config {
   ReadOnlyOption read_only_option = ReadOnlyOption::kSafe;
   // Read requests waiting at a leader; past it ReadIndex returns kBusy.
   size_t pending_reads_max = 1024;
+#ifdef RAFTSTORE_INJECTED_BUGS
+  InjectedBug injected_bug = InjectedBug::kNone;
+#endif
   // Bytes of committed entries handed out in one Ready.
   uint64_t max_committed_size_per_ready_bytes = 64 << 20;
 

@@ -123,6 +123,12 @@ void Raft::BroadcastHeartbeat(const std::string& context) {
 bool Raft::MaybeCommit() {
   const uint64_t index = tracker_.Committed();
   if (index == quorum::kNoLimit) return false;
+#ifdef RAFTSTORE_INJECTED_BUGS
+  if (config_.injected_bug == InjectedBug::kCommitOldTermByCounting) {
+    const absl::StatusOr<uint64_t> term = log_.Term(index);
+    return term.ok() && log_.MaybeCommit(index, *term);
+  }
+#endif
   // Paper §5.4.2: only an entry of the current term commits by counting
   // replicas; earlier ones commit with it.
   return log_.MaybeCommit(index, term_);
