@@ -99,9 +99,10 @@ TEST(SchemaRulesTest, EveryResponseCarriesATypedErrorHeader) {
   for (int i = 0; i < error->oneof_decl(0)->field_count(); ++i) {
     kinds.insert(error->oneof_decl(0)->field(i)->message_type()->name());
   }
-  EXPECT_EQ(kinds, (std::set<std::string>{"EpochNotMatch", "KeyNotInRegion",
-                                          "NotLeader", "RegionNotFound",
-                                          "ServerBusy", "Timeout"}));
+  EXPECT_EQ(kinds,
+            (std::set<std::string>{"EpochNotMatch", "KeyNotInRegion",
+                                   "NotLeader", "RegionNotFound", "ServerBusy",
+                                   "SessionExpired", "Timeout"}));
 }
 
 }  // namespace
