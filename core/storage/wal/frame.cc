@@ -90,6 +90,8 @@ uint64_t GetFixed64(const char* in) {
 
 std::string EncodeSegmentHeader(uint64_t sequence, uint64_t first_lsn) {
   RS_CHECK_GE(first_lsn, 1u);
+  RS_CHECK_LE(first_lsn, kLsnMax);
+  RS_CHECK_LE(sequence, kSegmentSequenceMax);
   std::string header(kSegmentHeaderBytes, '\0');
   header.replace(0, kSegmentMagic.size(), kSegmentMagic);
   PutFixed32(kWalFormatVersion, &header[8]);
@@ -132,8 +134,11 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(std::string_view file_name,
   }
   header.sequence = GetFixed64(&bytes[16]);
   header.first_lsn = GetFixed64(&bytes[24]);
-  if (header.first_lsn == 0) {
-    return HeaderError(file_name, "segment header has first LSN 0");
+  if (header.first_lsn == 0 || header.first_lsn > kLsnMax ||
+      header.sequence > kSegmentSequenceMax) {
+    return HeaderError(file_name,
+                       "segment header has first LSN 0 or a first LSN or "
+                       "sequence above the maximum");
   }
   return header;
 }
@@ -147,6 +152,7 @@ size_t BeginFrame(std::string* out) {
 void FinishFrame(size_t frame_start, WalRecordType type, uint64_t lsn,
                  uint64_t synced_lsn, std::string* out) {
   RS_CHECK_GE(lsn, 1u);
+  RS_CHECK_LE(lsn, kLsnMax);
   RS_CHECK_LT(synced_lsn, lsn);
   RS_CHECK(KnownType(static_cast<uint8_t>(type)));
   RS_CHECK_GE(out->size(), frame_start + kFrameHeaderBytes);
@@ -211,7 +217,8 @@ DecodedFrame DecodeFrame(std::string_view bytes, uint64_t offset,
   frame.type = static_cast<WalRecordType>(type);
   frame.lsn = GetFixed64(header + kFrameLsnOffset);
   frame.synced_lsn = GetFixed64(header + kFrameSyncedLsnOffset);
-  if (frame.lsn == 0 || frame.synced_lsn >= frame.lsn) {
+  if (frame.lsn == 0 || frame.lsn > kLsnMax ||
+      frame.synced_lsn >= frame.lsn) {
     frame.error = FrameError::kBadLsn;
     return frame;
   }

@@ -126,6 +126,13 @@ absl::Status Wal::CheckAppend(uint64_t group_id, uint64_t frame_bytes) {
         absl::StrCat("wal: ", groups_.size(), " groups live, groups_max is ",
                      options_.groups_max, "; cannot start group ", group_id));
   }
+  // Room for this record and a rotation's checkpoints, with +1 never
+  // overflowing (reachable only from a crafted WAL).
+  if (last_lsn_ + groups_.size() + 4 > kLsnMax ||
+      segments_.back().sequence + 1 > kSegmentSequenceMax) {
+    return absl::ResourceExhaustedError(
+        "wal: LSN or segment sequence space exhausted");
+  }
   if (unsynced_bytes_ + frame_bytes > options_.buffered_bytes_max) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "wal: ", unsynced_bytes_, " bytes not yet synced and a record of ",
@@ -355,6 +362,11 @@ void Wal::AppendCheckpoints(std::string* out) {
 absl::Status Wal::Rotate() {
   RS_CHECK(buffer_.empty());
   RS_CHECK_EQ(durable_lsn_, last_lsn_);
+  if (segments_.back().sequence >= kSegmentSequenceMax ||
+      last_lsn_ + groups_.size() + 1 > kLsnMax) {
+    return Poison(absl::ResourceExhaustedError(
+        "wal: LSN or segment sequence space exhausted; cannot rotate"));
+  }
   const uint64_t sequence = segments_.back().sequence + 1;
   std::string contents = EncodeSegmentHeader(sequence, last_lsn_ + 1);
   AppendCheckpoints(&contents);

@@ -56,6 +56,13 @@ inline constexpr uint64_t kFrameReservedOffset = 9;
 inline constexpr uint64_t kFrameLsnOffset = 16;
 inline constexpr uint64_t kFrameSyncedLsnOffset = 24;
 
+// The largest LSN and segment sequence number a reader accepts. Far beyond
+// anything a store writes (2^62 records at a billion a second is 146 years),
+// so that +1 never overflows anywhere; a header or frame claiming more is
+// damage.
+inline constexpr uint64_t kLsnMax = uint64_t{1} << 62;
+inline constexpr uint64_t kSegmentSequenceMax = uint64_t{1} << 62;
+
 // The largest payload the format can describe (the length field is a u32);
 // WalOptions::record_payload_bytes_max is the enforced, smaller bound.
 inline constexpr uint64_t kFramePayloadBytesLimit = 0xffffffffULL;

@@ -67,6 +67,7 @@ std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
     if (sequence > (~uint64_t{0} - digit) / 10) return std::nullopt;
     sequence = sequence * 10 + digit;
   }
+  if (sequence > kSegmentSequenceMax) return std::nullopt;
   return sequence;
 }
 
