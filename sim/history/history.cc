@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
 
@@ -158,6 +159,71 @@ absl::Status ValidateOperation(const Operation& operation) {
                                 " is before call ", operation.call_us));
   }
   return ValidateOutput(operation);
+}
+
+namespace {
+
+std::string Quoted(const std::optional<std::string>& bytes) {
+  if (!bytes.has_value()) return "absent";
+  return absl::StrCat("\"", absl::CHexEscape(*bytes), "\"");
+}
+
+std::string DescribeOutput(const Operation& operation) {
+  const Output& out = operation.output;
+  switch (operation.op) {
+    case OpKind::kPut:
+      return "";
+    case OpKind::kGet:
+      return absl::StrCat(" -> ", Quoted(out.read));
+    case OpKind::kDelete:
+      if (!out.existed.has_value()) return "";
+      return *out.existed ? " -> existed" : " -> did not exist";
+    case OpKind::kCas: {
+      std::string text = out.applied ? " -> applied" : " -> not applied";
+      if (out.previous_known) {
+        absl::StrAppend(&text, " (previous ", Quoted(out.previous), ")");
+      }
+      return text;
+    }
+    case OpKind::kScan: {
+      std::string text = " -> [";
+      for (const auto& pair : out.pairs) {
+        absl::StrAppend(&text, text.size() > 5 ? ", " : "", Quoted(pair.first),
+                        "=", Quoted(pair.second));
+      }
+      return text + "]";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string DescribeOperation(const Operation& operation, size_t id) {
+  std::string text =
+      absl::StrCat("#", id, " client ", operation.client, " ",
+                   OpKindName(operation.op), " ", Quoted(operation.key));
+  if (operation.op == OpKind::kCas) {
+    absl::StrAppend(&text, " expected ", Quoted(operation.expected));
+  }
+  if (operation.value.has_value()) {
+    absl::StrAppend(&text, " ", Quoted(operation.value));
+  }
+  if (operation.op == OpKind::kScan) {
+    absl::StrAppend(&text, " to ",
+                    operation.end_key.has_value() ? Quoted(operation.end_key)
+                                                  : std::string("end"),
+                    " limit ", operation.limit);
+  }
+  if (operation.outcome == Outcome::kOk) {
+    absl::StrAppend(&text, DescribeOutput(operation));
+  }
+  absl::StrAppend(&text, " [", operation.call_us, ", ",
+                  operation.outcome == Outcome::kUnknown
+                      ? std::string("?")
+                      : absl::StrCat(operation.return_us),
+                  "] ", OutcomeName(operation.outcome));
+  return text;
 }
 
 History::History(size_t operations_max) : operations_max_(operations_max) {

@@ -109,6 +109,10 @@ Operation ScanCall(uint64_t client, std::string start_key,
 // the field otherwise.
 absl::Status ValidateOperation(const Operation& operation);
 
+// One line for reports: `#id client C get "k" -> "v" [call, return] ok`,
+// bytes C-escaped, "absent" for a missing value, "?" for an unknown return.
+std::string DescribeOperation(const Operation& operation, size_t id);
+
 // The recorder the simulator's clients use: Invoke at call time, Complete at
 // return. An operation's id is its index in operations(), in call order.
 class History {
