@@ -217,8 +217,7 @@ DecodedFrame DecodeFrame(std::string_view bytes, uint64_t offset,
   frame.type = static_cast<WalRecordType>(type);
   frame.lsn = GetFixed64(header + kFrameLsnOffset);
   frame.synced_lsn = GetFixed64(header + kFrameSyncedLsnOffset);
-  if (frame.lsn == 0 || frame.lsn > kLsnMax ||
-      frame.synced_lsn >= frame.lsn) {
+  if (frame.lsn == 0 || frame.lsn > kLsnMax || frame.synced_lsn >= frame.lsn) {
     frame.error = FrameError::kBadLsn;
     return frame;
   }

@@ -160,7 +160,7 @@ absl::StatusOr<std::vector<size_t>> Wal::SplitEntries(
   uint64_t payload = 0;
   size_t count = 0;
   for (const raft::Entry& entry : entries) {
-    const uint64_t size = entry.ByteSizeLong();
+    const uint64_t size = entry.GetCachedSize();
     const uint64_t bytes = 1 + VarintBytes(size) + size;
     if (base + 10 + bytes > options_.record_payload_bytes_max) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -187,12 +187,17 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
     return absl::InvalidArgumentError("wal: AppendEntries with no entries");
   }
   const uint64_t first = entries.front().index();
+  // One pass checks the indexes and caches every entry's size (ByteSizeLong
+  // stores it in the entry, so encoding does not compute it again).
+  uint64_t payload_bytes = 1 + VarintBytes(group_id);
   for (size_t i = 0; i < entries.size(); ++i) {
     if (first == 0 || entries[i].index() != first + i) {
       return absl::InvalidArgumentError(absl::StrCat(
           "wal: group ", group_id, ": entry indexes not consecutive from ",
           first, " (or 0)"));
     }
+    const uint64_t size = entries[i].ByteSizeLong();
+    payload_bytes += 1 + VarintBytes(size) + size;
   }
   const auto existing = groups_.find(group_id);
   const uint64_t last_index =
@@ -202,38 +207,56 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
         absl::StrCat("wal: group ", group_id, ": entries from ", first,
                      " would leave a gap after index ", last_index));
   }
-  absl::StatusOr<std::vector<size_t>> counts = SplitEntries(entries);
-  if (!counts.ok()) return counts.status();
-  uint64_t bytes = 0;
-  for (const raft::Entry& entry : entries) bytes += entry.ByteSizeLong() + 16;
-  bytes += counts->size() * (kFrameHeaderBytes + 11);
-  if (absl::Status ok = CheckAppend(group_id, bytes); !ok.ok()) return ok;
-  size_t next = 0;
-  for (const size_t count : *counts) {
-    const size_t start = BeginFrame(&buffer_);
-    buffer_.push_back(kGroupIdTag);
-    PutVarint(group_id, &buffer_);
-    for (size_t i = next; i < next + count; ++i) {
-      const size_t size = entries[i].ByteSizeLong();
-      buffer_.push_back(kEntryTag);
-      PutVarint(size, &buffer_);
-      const size_t at = buffer_.size();
-      buffer_.resize(at + size);
-      entries[i].SerializeWithCachedSizesToArray(
-          reinterpret_cast<uint8_t*>(&buffer_[at]));
+  // Records per entry count when the batch must be split; empty (no
+  // allocation) in the common case of one record.
+  std::vector<size_t> split;
+  if (payload_bytes > options_.record_payload_bytes_max) {
+    absl::StatusOr<std::vector<size_t>> counts = SplitEntries(entries);
+    if (!counts.ok()) return counts.status();
+    split = *std::move(counts);
+  }
+  const uint64_t records = split.empty() ? 1 : split.size();
+  const uint64_t frame_bytes =
+      payload_bytes + records * (kFrameHeaderBytes + 11);
+  if (absl::Status ok = CheckAppend(group_id, frame_bytes); !ok.ok()) {
+    return ok;
+  }
+  if (split.empty()) {
+    EncodeEntriesFrame(group_id, entries);
+  } else {
+    size_t next = 0;
+    for (const size_t count : split) {
+      EncodeEntriesFrame(group_id, entries.subspan(next, count));
+      next += count;
     }
-    next += count;
-    FinishFrame(start, WalRecordType::kEntries, ++last_lsn_, durable_lsn_,
-                &buffer_);
-    unsynced_bytes_ += buffer_.size() - start;
-    ++stats_.records_appended;
   }
   const uint64_t last = entries.back().index();
-  Group& group = GroupFor(group_id);
+  Group& group =
+      existing == groups_.end() ? groups_[group_id] : existing->second;
   group.last_index = std::max(last, group.truncated_index);
   auto& max_index = segments_.back().entry_index_max[group_id];
   max_index = std::max(max_index, last);
   return last_lsn_;
+}
+
+void Wal::EncodeEntriesFrame(uint64_t group_id,
+                             std::span<const raft::Entry> entries) {
+  const size_t start = BeginFrame(&buffer_);
+  buffer_.push_back(kGroupIdTag);
+  PutVarint(group_id, &buffer_);
+  for (const raft::Entry& entry : entries) {
+    const size_t size = entry.GetCachedSize();
+    buffer_.push_back(kEntryTag);
+    PutVarint(size, &buffer_);
+    const size_t at = buffer_.size();
+    buffer_.resize(at + size);
+    entry.SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(&buffer_[at]));
+  }
+  FinishFrame(start, WalRecordType::kEntries, ++last_lsn_, durable_lsn_,
+              &buffer_);
+  unsynced_bytes_ += buffer_.size() - start;
+  ++stats_.records_appended;
 }
 
 absl::StatusOr<uint64_t> Wal::SaveHardState(uint64_t group_id,

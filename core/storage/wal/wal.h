@@ -186,8 +186,11 @@ class Wal {
   Group& GroupFor(uint64_t group_id);
   // Encodes one frame of `type` whose payload is `payload`; returns its LSN.
   uint64_t Buffer(WalRecordType type, std::string_view payload);
+  // Requires each entry's cached size (ByteSizeLong called).
   absl::StatusOr<std::vector<size_t>> SplitEntries(
       std::span<const raft::Entry> entries) const;
+  void EncodeEntriesFrame(uint64_t group_id,
+                          std::span<const raft::Entry> entries);
   absl::Status Rotate();
   void AppendCheckpoints(std::string* out);
   bool Collectable(const WalSegment& segment) const;
