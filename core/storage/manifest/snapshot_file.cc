@@ -221,6 +221,13 @@ absl::Status CheckReadHeader(const std::string& name,
         header.metadata().format_version(), " is newer than this binary's ",
         kSnapshotMetadataFormatVersion));
   }
+  if (header.metadata().format_version() != kSnapshotMetadataFormatVersion ||
+      header.metadata().index() == 0) {
+    return absl::DataLossError(
+        absl::StrCat(where, "snapshot metadata has format_version ",
+                     header.metadata().format_version(), " and index ",
+                     header.metadata().index(), ", which no writer produces"));
+  }
   if (header.region_id() == 0 || header.region().id() != header.region_id()) {
     return absl::DataLossError(absl::StrCat(
         where, "header region_id ", header.region_id(),

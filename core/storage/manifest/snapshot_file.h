@@ -108,8 +108,9 @@ class SnapshotFile {
 // kDataLoss naming the file and the offset for any damage: wrong magic, a
 // checksum mismatch in the preamble, header, a chunk or the footer, a file
 // shorter or longer than its header says, chunks or lengths over the
-// options' bounds, a header inconsistent with itself; kFailedPrecondition for
-// a newer file or metadata format version.
+// options' bounds, a header inconsistent with itself or that
+// WriteSnapshotFile would refuse; kFailedPrecondition for a newer file or
+// metadata format version.
 absl::StatusOr<SnapshotFile> DecodeSnapshotFile(
     const std::string& name, std::string bytes,
     const SnapshotFileOptions& options);
