@@ -130,6 +130,31 @@ TEST(HistoryJsonTest, WritesTheDocumentedForm) {
             R"("call":1,"return":2,"outcome":"ok"})");
 }
 
+// The example of docs/history-format.md, which must stay readable and be
+// written back byte for byte.
+TEST(HistoryJsonTest, DocumentedExampleRoundTrips) {
+  const std::string example =
+      R"({"client":1,"op":"put","key":"k1","value":"v1","call":100,"return":250,"outcome":"ok"})"
+      "\n"
+      R"({"client":2,"op":"get","key":"k1","output":"v1","call":260,"return":300,"outcome":"ok"})"
+      "\n"
+      R"({"client":3,"op":"cas","key":"k1","value":"v2","expected":"v1","output":true,"previous":"v1","call":310,"return":420,"outcome":"ok"})"
+      "\n"
+      R"({"client":4,"op":"put","key":"k1","value":"v3","call":400,"return":null,"outcome":"unknown"})"
+      "\n"
+      R"({"client":2,"op":"delete","key":"k2","call":430,"return":431,"outcome":"fail"})"
+      "\n"
+      R"({"client":5,"op":"get","key":{"base64":"/wA="},"output":null,"call":500,"return":520,"outcome":"ok"})"
+      "\n"
+      R"({"client":6,"op":"scan","key":"k","end_key":"l","limit":10,"output":[["k1","v2"]],"call":600,"return":650,"outcome":"ok"})"
+      "\n";
+  absl::StatusOr<std::vector<Operation>> read =
+      HistoryFromJsonLines(example, "history-format.md");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 7U);
+  EXPECT_EQ(HistoryToJsonLines(*read), example);
+}
+
 TEST(HistoryJsonTest, GetOfMissingKeyDiffersFromEmptyValue) {
   absl::StatusOr<Operation> absent = OperationFromJsonLine(
       R"({"client":1,"op":"get","key":"k","output":null,"call":1,"return":2,"outcome":"ok"})");

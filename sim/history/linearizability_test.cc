@@ -328,11 +328,11 @@ Value GenValue() {
 // each interval (so are linearizable unless an outcome says otherwise); the
 // rest have random outputs (mostly not linearizable).
 std::vector<Operation> GenSmallHistory() {
-  const int count = *rc::gen::inRange(0, 8);
+  const int count = *rc::gen::inRange(0, 10);
   std::vector<Operation> ops;
   std::vector<uint64_t> points;
   for (int i = 0; i < count; ++i) {
-    const std::string key = *rc::gen::inRange(0, 3) == 0 ? "b" : "a";
+    const std::string key = *rc::gen::inRange(0, 6) == 0 ? "b" : "a";
     Operation op;
     switch (*rc::gen::inRange(0, 4)) {
       case 0:
@@ -349,7 +349,7 @@ std::vector<Operation> GenSmallHistory() {
         break;
     }
     op.call_us = *rc::gen::inRange<uint64_t>(0, 20);
-    op.return_us = op.call_us + *rc::gen::inRange<uint64_t>(0, 10);
+    op.return_us = op.call_us + *rc::gen::inRange<uint64_t>(0, 16);
     points.push_back(*rc::gen::inRange(op.call_us, op.return_us + 1));
     ops.push_back(op);
   }
