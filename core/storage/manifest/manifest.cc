@@ -85,6 +85,25 @@ absl::StatusOr<std::string> ReadWholeFile(Disk* disk, const std::string& name,
   return bytes;
 }
 
+// Appends `data` at `offset` (the file's size), syncs, and reads it back.
+// The read-back catches a write the medium garbled (SimDisk's write
+// corruption and misdirected writes; on a real disk, corruption on the way
+// to the page cache): such an edit fails instead of being acknowledged and
+// later dropped as a torn tail.
+absl::Status AppendSyncVerify(Disk* disk, const std::string& name,
+                              uint64_t offset, const std::string& data) {
+  if (absl::Status s = disk->Append(name, data); !s.ok()) return s;
+  if (absl::Status s = disk->Sync(name); !s.ok()) return s;
+  absl::StatusOr<std::string> back = disk->Read(name, offset, data.size());
+  if (!back.ok()) return back.status();
+  if (*back != data) {
+    return absl::DataLossError(absl::StrCat(
+        name, " at offset ", offset,
+        ": the bytes read back after Sync differ from those written"));
+  }
+  return absl::OkStatus();
+}
+
 // The live manifest as CURRENT names it, decoded and replayed.
 struct LiveManifest {
   uint64_t number = 0;
@@ -116,6 +135,19 @@ absl::StatusOr<LiveManifest> LoadLiveManifest(Disk* disk,
   absl::StatusOr<DecodedManifestFile> decoded =
       DecodeManifestFile(live.name, *bytes);
   if (!decoded.ok()) return decoded.status();
+  if (decoded->torn_tail_bytes > 0) {
+    // Open drops a torn tail for good, so make sure it is on the medium and
+    // not a read that flipped a bit in the last acknowledged edit.
+    absl::StatusOr<std::string> again =
+        ReadWholeFile(disk, live.name, kManifestFileBytesMax);
+    if (!again.ok()) return again.status();
+    if (*again != *bytes) {
+      return absl::UnavailableError(
+          absl::StrCat(live.name,
+                       ": two reads returned different bytes; not trusting "
+                       "either to decide what is a torn tail"));
+    }
+  }
   live.decoded = *std::move(decoded);
   absl::StatusOr<ManifestState> state =
       ReplayManifestEdits(live.name, live.decoded.edits);
@@ -322,8 +354,10 @@ absl::Status Manifest::Apply(const ManifestEdit& edit) {
 
 absl::Status Manifest::AppendAndSync(const std::string& frame) {
   const std::string name = ManifestFileName(live_number_);
-  if (absl::Status s = disk_->Append(name, frame); !s.ok()) return s;
-  if (absl::Status s = disk_->Sync(name); !s.ok()) return s;
+  if (absl::Status s = AppendSyncVerify(disk_, name, file_bytes_, frame);
+      !s.ok()) {
+    return s;
+  }
   file_bytes_ += frame.size();
   return absl::OkStatus();
 }
@@ -335,11 +369,7 @@ uint64_t Manifest::RewriteThresholdBytes() const {
 absl::Status Manifest::WriteCurrentTemp(uint64_t number) {
   const std::string temp(kCurrentTempFileName);
   if (absl::Status s = disk_->Create(temp); !s.ok()) return s;
-  if (absl::Status s = disk_->Append(temp, EncodeCurrentFile(number));
-      !s.ok()) {
-    return s;
-  }
-  return disk_->Sync(temp);
+  return AppendSyncVerify(disk_, temp, 0, EncodeCurrentFile(number));
 }
 
 absl::Status Manifest::Rewrite(ManifestState state) {
@@ -347,8 +377,9 @@ absl::Status Manifest::Rewrite(ManifestState state) {
   const std::string name = ManifestFileName(number);
   const std::string bytes = EncodeNewManifestFile(state);
   if (absl::Status s = disk_->Create(name); !s.ok()) return s;
-  if (absl::Status s = disk_->Append(name, bytes); !s.ok()) return s;
-  if (absl::Status s = disk_->Sync(name); !s.ok()) return s;
+  if (absl::Status s = AppendSyncVerify(disk_, name, 0, bytes); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = WriteCurrentTemp(number); !s.ok()) return s;
   // Both new names must be durable before CURRENT may point at one of them:
   // a crash may keep any subset of unsynced directory operations.

@@ -307,6 +307,35 @@ TEST_F(ManifestTest, AFullDiskIsResourceExhaustedAndPoisons) {
   EXPECT_EQ(manifest->health().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(ManifestTest, AGarbledWriteFailsTheApplyInsteadOfBeingAcknowledged) {
+  std::unique_ptr<Manifest> manifest = OpenOrDie();
+  ASSERT_TRUE(manifest->Apply(PutEdit(MakeRecord(1, "", ""))).ok());
+  disk_.SetFaults(sim::SimDiskFaults{.write_corruption_ppm = sim::kPpm});
+  const absl::Status status = manifest->Apply(PutEdit(MakeRecord(2, "", "")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StrContains(status.message(), "read back")) << status;
+  disk_.SetFaults(sim::SimDiskFaults{});
+  manifest = OpenOrDie();
+  EXPECT_EQ(manifest->regions().size(), 1U);
+}
+
+// Dropping a torn tail is final, so it must not rest on one bad read of the
+// last acknowledged edit.
+TEST_F(ManifestTest, UnstableReadsNeverShortenTheCatalog) {
+  WriteThreeEdits();
+  ASSERT_TRUE(disk_.Append("MANIFEST-000001", "torn").ok());
+  ASSERT_TRUE(disk_.Sync("MANIFEST-000001").ok());
+  disk_.SetFaults(sim::SimDiskFaults{.read_corruption_ppm = sim::kPpm});
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const absl::Status status = OpenError();
+    EXPECT_TRUE(status.code() == absl::StatusCode::kUnavailable ||
+                status.code() == absl::StatusCode::kDataLoss)
+        << status;
+  }
+  disk_.SetFaults(sim::SimDiskFaults{});
+  EXPECT_EQ(OpenOrDie()->regions().size(), 2U);
+}
+
 TEST_F(ManifestTest, ReadManifestDumpsEveryEditWithoutChangingAnything) {
   EXPECT_EQ(ReadManifest(&disk_).status().code(), absl::StatusCode::kNotFound);
   WriteThreeEdits();
