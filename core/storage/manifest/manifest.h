@@ -6,7 +6,8 @@
 //   CURRENT          "MANIFEST-000007 <crc>\n": which file is live
 //   MANIFEST-000007  preamble, a full-state edit, then one frame per Apply
 //
-// Apply appends one frame and syncs it before returning OK. When the live
+// Apply appends one frame, syncs it and reads it back (so a garbled write
+// fails instead of being acknowledged) before returning OK. When the live
 // file would grow past the rewrite threshold, Apply instead writes the new
 // state as the full-state edit of a fresh MANIFEST-<n+1>, syncs it, syncs the
 // directory, points CURRENT at it (CURRENT.tmp, sync, rename, sync the
@@ -93,7 +94,8 @@ class Manifest {
   //   kFailedPrecondition: a format version newer than this binary's;
   //   kResourceExhausted: more regions than options.regions_max, or a full
   //     disk;
-  //   kUnavailable: I/O failure.
+  //   kUnavailable: I/O failure, or two reads of a file with a torn tail
+  //     disagreeing (a torn tail is dropped only on a stable read).
   static absl::StatusOr<std::unique_ptr<Manifest>> Open(
       Disk* disk, const ManifestOptions& options);
 
