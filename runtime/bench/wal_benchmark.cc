@@ -155,8 +155,14 @@ std::filesystem::path MakeTempDir() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-  if (seconds <= 0) Die("usage: wal_benchmark [seconds_per_case > 0]");
+  double seconds = 2.0;
+  if (argc > 1) {
+    char* end = nullptr;
+    seconds = std::strtod(argv[1], &end);
+    if (end == argv[1] || *end != '\0' || seconds <= 0) {
+      Die("usage: wal_benchmark [seconds_per_case > 0]");
+    }
+  }
   const std::filesystem::path dir = MakeTempDir();
   std::printf("directory %s; %zu-byte entries, one per AppendEntries\n",
               dir.c_str(), kRecordBytes);

@@ -66,9 +66,11 @@ class Wal {
  public:
   // Opens (creating if the directory holds no segment) the WAL in `disk`,
   // which must outlive the Wal, and replays it; TakeRecovered() returns what
-  // replay found. A torn tail in the newest segment (a partial write a crash
-  // left, never durable) is cut off with Disk::Truncate + Sync. Returns, and
-  // changes nothing on the disk, on:
+  // replay found. Leftover temporary segments of an interrupted rotation are
+  // removed; a torn tail in the newest segment (a partial write a crash left,
+  // never durable) is cut off with Disk::Truncate + Sync; the newest segment
+  // is synced (what a process crash left in the page cache becomes durable
+  // before anyone acts on it). Nothing else is changed on the disk. Returns:
   //   kInvalidArgument: options fail ValidateWalOptions;
   //   kDataLoss: damage to durable records (a bad frame followed by a record
   //     proving it was durable, any bad frame in an older segment, a missing
