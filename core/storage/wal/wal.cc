@@ -116,12 +116,14 @@ absl::Status Wal::Poison(absl::Status status) {
   return status;
 }
 
-absl::Status Wal::CheckAppend(uint64_t group_id, uint64_t frame_bytes) {
+absl::Status Wal::CheckAppend(uint64_t group_id, uint64_t frame_bytes,
+                              bool starts_group) {
   if (!poisoned_.ok()) return poisoned_;
   if (group_id == 0) {
     return absl::InvalidArgumentError("wal: group id 0 is not a group");
   }
-  if (!groups_.contains(group_id) && groups_.size() >= options_.groups_max) {
+  if (starts_group && !groups_.contains(group_id) &&
+      groups_.size() >= options_.groups_max) {
     return absl::ResourceExhaustedError(
         absl::StrCat("wal: ", groups_.size(), " groups live, groups_max is ",
                      options_.groups_max, "; cannot start group ", group_id));
@@ -330,7 +332,8 @@ absl::StatusOr<uint64_t> Wal::RemoveGroup(uint64_t group_id) {
   record.set_group_id(group_id);
   const std::string payload = Serialize(record);
   if (absl::Status ok =
-          CheckAppend(group_id, kFrameHeaderBytes + payload.size());
+          CheckAppend(group_id, kFrameHeaderBytes + payload.size(),
+                      /*starts_group=*/false);
       !ok.ok()) {
     return ok;
   }

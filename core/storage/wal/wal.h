@@ -184,7 +184,8 @@ class Wal {
   Wal(Disk* disk, const WalOptions& options);
 
   void AdoptReplay(WalReplay replay);
-  absl::Status CheckAppend(uint64_t group_id, uint64_t frame_bytes);
+  absl::Status CheckAppend(uint64_t group_id, uint64_t frame_bytes,
+                           bool starts_group = true);
   Group& GroupFor(uint64_t group_id);
   // Encodes one frame of `type` whose payload is `payload`; returns its LSN.
   uint64_t Buffer(WalRecordType type, std::string_view payload);
