@@ -84,7 +84,7 @@ struct CaseResult {
 // disk's sync rate drifts).
 CaseResult RunCase(const std::filesystem::path& dir, uint64_t regions,
                    uint64_t batch, double seconds) {
-  constexpr int kRounds = 4;
+  constexpr int kRounds = 10;
   const std::filesystem::path wal_dir = dir / "wal";
   std::filesystem::create_directory(wal_dir);
   auto disk = raftstore::runtime::PosixDisk::Open(wal_dir.string());
