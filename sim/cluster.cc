@@ -344,16 +344,18 @@ RunResult Cluster::Run() {
   for (auto& client : clients_) client->Stop();
   LiftAllFaults();
   result.liveness_ok = CheckLiveness();
-  if (!result.liveness_ok) {
-    result.violations.push_back(SafetyViolation{
-        "liveness", events_.now_us(),
-        absl::StrCat("no leader committed a fresh write within ",
-                     options_.LivenessTicks(), " ticks after healing")});
-  }
+  const uint64_t liveness_end_us = events_.now_us();
   Drain();
-  CheckReplicas(result);
+  // Safety first: a liveness failure is often a consequence of one.
   for (const SafetyViolation& v : checker_.violations()) {
     result.violations.push_back(v);
+  }
+  CheckReplicas(result);
+  if (!result.liveness_ok) {
+    result.violations.push_back(SafetyViolation{
+        "liveness", liveness_end_us,
+        absl::StrCat("no leader committed a fresh write within ",
+                     options_.LivenessTicks(), " ticks after healing")});
   }
   const LinearizabilityResult lin = CheckLinearizability(history_.operations());
   result.linearizability = lin.verdict;

@@ -145,6 +145,14 @@ bool SimNode::Start() {
   paused_until_us_ = 0;
   write_in_flight_ = false;
   was_leader_ = false;
+  if (trace_->keeps_text()) {
+    const storage::WalStats ws = wal_->stats();
+    trace_->Line(events_->now_us(),
+                 absl::StrCat("n", id_, " wal: ", ws.records_replayed,
+                              " records replayed, ", ws.torn_bytes_dropped,
+                              " torn bytes dropped, ", ws.segment_bytes,
+                              " bytes; disk: ", disk_.stats().ToString()));
+  }
   trace_->Line(events_->now_us(),
                absl::StrCat("n", id_, " starts: term ", group.hard_state.term(),
                             " commit ", group.hard_state.commit(), " last ",
@@ -343,6 +351,17 @@ void SimNode::FinishWrite(uint64_t incarnation, raft::Ready rd,
     ++stats_.syncs;
     if (!status.ok()) return FailStop(status.ToString());
     checker_->OnSynced(id_);
+    if (trace_->keeps_text()) {
+      trace_->Line(
+          events_->now_us(),
+          absl::StrCat(
+              "n", id_, " synced lsn ", wal_->durable_lsn(),
+              rd.entries.empty()
+                  ? std::string()
+                  : absl::StrCat(" entries ", rd.entries.front().index(), "..",
+                                 rd.entries.back().index(), " term ",
+                                 rd.entries.back().term())));
+    }
   }
   if (!rd.entries.empty()) {
     RS_CHECK(storage_->Append(std::move(rd.entries)).ok());

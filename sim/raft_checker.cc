@@ -45,6 +45,10 @@ RaftChecker::Replica& RaftChecker::replica(uint64_t node) {
 }
 
 void RaftChecker::Add(std::string property, std::string detail) {
+  if (violations_.size() >= kViolationsMax) {
+    ++violations_dropped_;
+    return;
+  }
   violations_.push_back(
       SafetyViolation{std::move(property), now_us_, std::move(detail)});
 }

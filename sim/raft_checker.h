@@ -50,6 +50,10 @@ struct SafetyViolation {
 
 class RaftChecker {
  public:
+  // Violations kept; later ones are only counted (one bug tends to repeat
+  // at every step after it).
+  static constexpr size_t kViolationsMax = 32;
+
   // Nodes are 1..node_count.
   explicit RaftChecker(int node_count);
 
@@ -147,6 +151,7 @@ class RaftChecker {
   absl::btree_map<uint64_t, Applied> applied_;
   uint64_t applied_max_ = 0;
   std::vector<SafetyViolation> violations_;
+  uint64_t violations_dropped_ = 0;
 };
 
 template <typename TermAt>

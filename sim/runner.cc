@@ -28,6 +28,10 @@ std::string SimOverrides::ToFlags() const {
     absl::StrAppend(&flags,
                     " --duplicate_per_million=", *duplicate_per_million);
   }
+  if (check_quorum) {
+    absl::StrAppend(&flags,
+                    " --check_quorum=", *check_quorum ? "true" : "false");
+  }
   if (no_faults) absl::StrAppend(&flags, " --no_faults");
   if (faults)
     absl::StrAppend(&flags, " --faults='", FormatFaults(*faults), "'");
@@ -61,6 +65,10 @@ absl::StatusOr<SimOptions> OptionsForSeed(uint64_t seed,
   }
   if (overrides.duplicate_per_million) {
     o.network.duplicate_per_million = *overrides.duplicate_per_million;
+  }
+  if (overrides.check_quorum) {
+    o.check_quorum = *overrides.check_quorum;
+    if (!o.check_quorum) o.lease_reads = false;
   }
   if (absl::Status status = o.Validate(); !status.ok()) return status;
   return o;

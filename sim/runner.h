@@ -36,6 +36,8 @@ struct SimOverrides {
   std::optional<double> clog_per_s;
   std::optional<uint32_t> drop_per_million;
   std::optional<uint32_t> duplicate_per_million;
+  // CheckQuorum on or off (off also turns lease reads off).
+  std::optional<bool> check_quorum;
   // Every fault and all network noise off (a clean run).
   bool no_faults = false;
   // Replaces the drawn schedule (from --faults, or a shrunk one).

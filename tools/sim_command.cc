@@ -50,6 +50,8 @@ ABSL_FLAG(std::optional<uint32_t>, drop_per_million, std::nullopt,
           "sim: message drop probability, per million");
 ABSL_FLAG(std::optional<uint32_t>, duplicate_per_million, std::nullopt,
           "sim: message duplication probability, per million");
+ABSL_FLAG(std::optional<bool>, check_quorum, std::nullopt,
+          "sim: CheckQuorum on or off (off also disables lease reads)");
 ABSL_FLAG(bool, no_faults, false, "sim: no faults and no network noise");
 ABSL_FLAG(std::optional<std::string>, faults, std::nullopt,
           "sim: replace the seed's fault schedule "
@@ -79,7 +81,10 @@ bool WriteFile(const std::string& path, const std::string& text) {
 }
 
 void PrintFailure(const sim::RunResult& result) {
-  for (const sim::SafetyViolation& v : result.violations) {
+  // The first few: one bug tends to repeat at every step after it.
+  constexpr size_t kPrintedMax = 5;
+  for (size_t i = 0; i < result.violations.size() && i < kPrintedMax; ++i) {
+    const sim::SafetyViolation& v = result.violations[i];
     std::cout << "  violation: " << v.property
               << " at t=" << static_cast<double>(v.time_us) / 1e6
               << "s: " << v.detail << "\n";
@@ -175,6 +180,7 @@ int RunSim(const std::vector<std::string>& args) {
   overrides.clog_per_s = absl::GetFlag(FLAGS_clog_per_s);
   overrides.drop_per_million = absl::GetFlag(FLAGS_drop_per_million);
   overrides.duplicate_per_million = absl::GetFlag(FLAGS_duplicate_per_million);
+  overrides.check_quorum = absl::GetFlag(FLAGS_check_quorum);
   overrides.no_faults = absl::GetFlag(FLAGS_no_faults);
   const std::optional<uint64_t> seed = absl::GetFlag(FLAGS_seed);
   const std::string seeds = absl::GetFlag(FLAGS_seeds);

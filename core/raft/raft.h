@@ -80,6 +80,9 @@ enum class InjectedBug {
   // A node that believes it leads serves reads from its own state without
   // confirming leadership (no ReadIndex, no lease).
   kStaleLeaderRead,
+  // A voter grants its vote without checking that the candidate's log is at
+  // least as up to date as its own (paper §5.4.1's election restriction).
+  kVoteWithoutLogCheck,
 };
 #endif
 

@@ -76,7 +76,13 @@ void Raft::HandleVoteRequest(const Message& m) {
                         (pre_vote && m.term() > term_);
   // Paper §5.4.1, the election restriction: only a candidate whose log is
   // at least as up-to-date as ours may collect our vote.
-  const bool grant = can_vote && log_.IsUpToDate(m.index(), m.log_term());
+  bool up_to_date = log_.IsUpToDate(m.index(), m.log_term());
+#ifdef RAFTSTORE_INJECTED_BUGS
+  if (config_.injected_bug == InjectedBug::kVoteWithoutLogCheck) {
+    up_to_date = true;
+  }
+#endif
+  const bool grant = can_vote && up_to_date;
   Message resp;
   resp.set_to(m.from());
   resp.set_type(pre_vote ? MESSAGE_TYPE_PRE_VOTE_RESPONSE
