@@ -88,10 +88,22 @@ std::string ReplayCommand(uint64_t seed, const SimOverrides& overrides) {
 
 ShrinkResult ShrinkFaults(const SimOptions& options,
                           std::vector<FaultEvent> faults, int runs_max) {
+  return ShrinkFaultsWith(
+      std::move(faults),
+      [&options](const std::vector<FaultEvent>& candidate) {
+        return RunSeed(options, candidate, /*keep_trace=*/false);
+      },
+      runs_max);
+}
+
+ShrinkResult ShrinkFaultsWith(
+    std::vector<FaultEvent> faults,
+    absl::FunctionRef<RunResult(const std::vector<FaultEvent>&)> run,
+    int runs_max) {
   ShrinkResult out;
   auto fails = [&](const std::vector<FaultEvent>& candidate) {
     ++out.runs;
-    RunResult result = RunSeed(options, candidate, /*keep_trace=*/false);
+    RunResult result = run(candidate);
     if (result.ok()) return false;
     out.last_failure = std::move(result);
     return true;

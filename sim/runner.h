@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "sim/cluster.h"
 #include "sim/fault_schedule.h"
@@ -70,6 +71,13 @@ struct ShrinkResult {
 // failing, within runs_max runs.
 ShrinkResult ShrinkFaults(const SimOptions& options,
                           std::vector<FaultEvent> faults, int runs_max = 200);
+
+// The same search with the run supplied by the caller (for a cluster set up
+// differently, as the injected-bug tests do).
+ShrinkResult ShrinkFaultsWith(
+    std::vector<FaultEvent> faults,
+    absl::FunctionRef<RunResult(const std::vector<FaultEvent>&)> run,
+    int runs_max = 200);
 
 }  // namespace raftstore::sim
 

@@ -120,5 +120,28 @@ TEST(InjectedBugsTest, VoteWithoutLogCheckIsCaught) {
                              << " caught votes granted without the log check";
 }
 
+TEST(InjectedBugsTest, ShrinkingKeepsTheFailureWithFewerFaults) {
+  // The stale-read bug's catching seed, shrunk: the smaller schedule must
+  // still fail, and must be smaller.
+  SimOverrides overrides;
+  overrides.partition_per_s = 2;
+  overrides.check_quorum = false;
+  absl::StatusOr<SimOptions> options = OptionsForSeed(19, overrides);
+  ASSERT_TRUE(options.ok()) << options.status();
+  auto run = [&](const std::vector<FaultEvent>& faults) {
+    Cluster cluster(*options, faults, /*keep_trace=*/false);
+    cluster.set_injected_bug(raft::InjectedBug::kStaleLeaderRead);
+    return cluster.Run();
+  };
+  const std::vector<FaultEvent> faults = DrawFaults(*options);
+  ASSERT_FALSE(run(faults).ok());
+  const ShrinkResult shrunk = ShrinkFaultsWith(faults, run, 60);
+  std::cout << "shrunk " << faults.size() << " -> " << shrunk.faults.size()
+            << " fault events in " << shrunk.runs
+            << " runs: " << FormatFaults(shrunk.faults) << "\n";
+  EXPECT_LT(shrunk.faults.size(), faults.size());
+  EXPECT_FALSE(run(shrunk.faults).ok());
+}
+
 }  // namespace
 }  // namespace raftstore::sim
