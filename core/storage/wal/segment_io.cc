@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(Disk* disk) {
 }
 
 absl::Status CreateSegment(Disk* disk, uint64_t sequence,
-                           std::string_view contents) {
+                           std::string_view contents, bool verify) {
   const std::string temp = TempName(sequence);
   if (absl::Status created = disk->Create(temp); !created.ok()) {
     return DiskError(temp, "create", created);
@@ -104,6 +104,12 @@ absl::Status CreateSegment(Disk* disk, uint64_t sequence,
   if (absl::Status synced = disk->Sync(temp); !synced.ok()) {
     return DiskError(temp, "sync", synced);
   }
+  if (verify) {
+    if (absl::Status same = VerifyWritten(disk, temp, 0, contents);
+        !same.ok()) {
+      return same;
+    }
+  }
   const std::string name = SegmentFileName(sequence);
   if (absl::Status renamed = disk->Rename(temp, name); !renamed.ok()) {
     return DiskError(name, "rename into place", renamed);
@@ -112,6 +118,26 @@ absl::Status CreateSegment(Disk* disk, uint64_t sequence,
     return DiskError(name, "directory sync after creating", synced);
   }
   return absl::OkStatus();
+}
+
+absl::Status VerifyWritten(Disk* disk, const std::string& name, uint64_t offset,
+                           std::string_view expected) {
+  constexpr int kReads = 2;
+  uint64_t differs_at = 0;
+  for (int read = 0; read < kReads; ++read) {
+    absl::StatusOr<std::string> bytes =
+        disk->Read(name, offset, expected.size());
+    if (!bytes.ok()) return DiskError(name, "read-back", bytes.status());
+    if (*bytes == expected) return absl::OkStatus();
+    differs_at = offset;
+    while (differs_at - offset < bytes->size() &&
+           (*bytes)[differs_at - offset] == expected[differs_at - offset]) {
+      ++differs_at;
+    }
+  }
+  return absl::DataLossError(absl::StrCat(
+      "wal segment ", name, " offset ", differs_at,
+      ": synced bytes read back differently from what was written"));
 }
 
 absl::StatusOr<std::string> ReadFile(Disk* disk, const std::string& name) {
@@ -147,7 +173,17 @@ absl::StatusOr<uint64_t> ReplayForOpen(Disk* disk, const WalOptions& options,
                        *proof, " was written when LSN ", good_lsn + 1,
                        " was already durable, so durable data is damaged"));
     }
-    // A torn tail: nothing from here on was ever known durable.
+    // A torn tail: nothing from here on was ever known durable. Cut it only
+    // on a stable read: a read garbled in flight must not cut durable data.
+    absl::StatusOr<std::string> again = ReadFile(disk, name);
+    if (!again.ok()) return again.status();
+    if (*again != *bytes) {
+      return absl::UnavailableError(
+          absl::StrCat("wal segment ", name,
+                       ": two reads disagree; not cutting the tail "
+                       "at offset ",
+                       scan.good_bytes, " (retry the Open)"));
+    }
     if (absl::Status cut = CutTornTail(disk, name, scan.good_bytes);
         !cut.ok()) {
       return cut;

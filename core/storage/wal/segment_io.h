@@ -35,11 +35,19 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(Disk* disk);
 absl::StatusOr<std::vector<uint64_t>> ListSegmentsUnchecked(Disk* disk);
 
 // Writes segment `sequence` with `contents` (its header and any first
-// frames) under a temporary name, syncs it, renames it into place and syncs
-// the directory: a segment file's header is durable from the moment the file
-// has its name.
+// frames) under a temporary name, syncs it (and with `verify`, reads it back
+// with VerifyWritten), renames it into place and syncs the directory: a segment
+// file's header is durable from the moment the file has its name.
 absl::Status CreateSegment(Disk* disk, uint64_t sequence,
-                           std::string_view contents);
+                           std::string_view contents, bool verify);
+
+// Reads `expected.size()` bytes of `name` at `offset` and compares them with
+// `expected`, reading twice before calling a difference real (a read can be
+// garbled in flight). kDataLoss naming the file and the first differing
+// offset if both reads differ from what was written; the Disk's error if a
+// read fails.
+absl::Status VerifyWritten(Disk* disk, const std::string& name, uint64_t offset,
+                           std::string_view expected);
 
 // The whole content of a file.
 absl::StatusOr<std::string> ReadFile(Disk* disk, const std::string& name);
@@ -47,7 +55,9 @@ absl::StatusOr<std::string> ReadFile(Disk* disk, const std::string& name);
 // Replays every segment of `sequences` (consecutive) into `replay` with
 // Open's recovery policy: damage in any segment but the newest, or damage in
 // the newest that a later frame proves durable, is kDataLoss; a torn tail of
-// the newest is cut off (Truncate + Sync). Then syncs the newest segment, so
+// the newest is cut off (Truncate + Sync), but only if a second read of the
+// file agrees with the first (else kUnavailable: a garbled read must not cut
+// durable data; retry the Open). Then syncs the newest segment, so
 // that everything replayed is durable even if the crash was only of the
 // process (the page cache still held unsynced writes). Returns the bytes cut
 // off.

@@ -71,7 +71,9 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Disk* disk,
   std::unique_ptr<Wal> wal(new Wal(disk, options));
   if (sequences->empty()) {
     const std::string header = EncodeSegmentHeader(1, 1);
-    if (absl::Status created = CreateSegment(disk, 1, header); !created.ok()) {
+    if (absl::Status created =
+            CreateSegment(disk, 1, header, options.verify_writes);
+        !created.ok()) {
       return created;
     }
     wal->segments_.push_back(
@@ -350,6 +352,10 @@ absl::Status Wal::Write() {
       !appended.ok()) {
     return Poison(DiskError(segment.name, "append", appended));
   }
+  if (options_.verify_writes) {
+    if (unsynced_written_.empty()) unsynced_offset_ = segment.bytes;
+    unsynced_written_ += buffer_;
+  }
   segment.bytes += buffer_.size();
   stats_.bytes_written += buffer_.size();
   written_lsn_ = last_lsn_;
@@ -365,10 +371,20 @@ absl::Status Wal::Sync() {
       return Poison(DiskError(name, "sync", synced));
     }
     ++stats_.syncs;
+    if (absl::Status same = VerifySynced(); !same.ok()) return same;
     durable_lsn_ = written_lsn_;
     unsynced_bytes_ = 0;
   }
   if (segments_.back().bytes >= options_.segment_bytes_max) return Rotate();
+  return absl::OkStatus();
+}
+
+absl::Status Wal::VerifySynced() {
+  if (!options_.verify_writes) return absl::OkStatus();
+  const absl::Status same = VerifyWritten(disk_, segments_.back().name,
+                                          unsynced_offset_, unsynced_written_);
+  unsynced_written_.clear();
+  if (!same.ok()) return Poison(same);
   return absl::OkStatus();
 }
 
@@ -396,7 +412,8 @@ absl::Status Wal::Rotate() {
   const uint64_t sequence = segments_.back().sequence + 1;
   std::string contents = EncodeSegmentHeader(sequence, last_lsn_ + 1);
   AppendCheckpoints(&contents);
-  if (absl::Status created = CreateSegment(disk_, sequence, contents);
+  if (absl::Status created =
+          CreateSegment(disk_, sequence, contents, options_.verify_writes);
       !created.ok()) {
     return Poison(created);
   }

@@ -195,6 +195,7 @@ class Wal {
   void EncodeEntriesFrame(uint64_t group_id,
                           std::span<const raft::Entry> entries);
   absl::Status Rotate();
+  absl::Status VerifySynced();
   void AppendCheckpoints(std::string* out);
   bool Collectable(const WalSegment& segment) const;
   absl::Status Poison(absl::Status status);
@@ -209,6 +210,10 @@ class Wal {
   absl::btree_map<uint64_t, WalGroupState> recovered_;
   // Encoded frames not yet handed to the Disk.
   std::string buffer_;
+  // With verify_writes: the bytes handed to the Disk since the last Sync, and
+  // the offset in the newest segment where they start.
+  std::string unsynced_written_;
+  uint64_t unsynced_offset_ = 0;
   // Bytes in buffer_ plus bytes written but not yet synced.
   uint64_t unsynced_bytes_ = 0;
   uint64_t last_lsn_ = 0;

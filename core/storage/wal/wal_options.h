@@ -31,6 +31,15 @@ struct WalOptions {
   // Live groups; past it an append for a new group returns
   // kResourceExhausted.
   uint64_t groups_max = uint64_t{1} << 20;
+  // After each successful Disk::Sync, read the synced bytes back and compare
+  // them with what was written (a second read settles a disagreement); a
+  // mismatch poisons the Wal with kDataLoss. A write garbled on its way to
+  // the medium and followed by no later write would otherwise be cut as a
+  // torn tail at the next Open, losing an acknowledged record. Turn it on
+  // where writes can be garbled and reads see the medium (SimDisk's
+  // write-corruption fault); PosixDisk reads come from the page cache, so
+  // there it costs a read and checks nothing.
+  bool verify_writes = false;
 };
 
 // OK when every bound is positive, record_payload_bytes_max fits a frame's

@@ -1,9 +1,10 @@
 // RapidCheck properties of the WAL on SimDisk:
 //   1. For any sequence of appends (several groups), snapshots, truncations,
 //      removals, writes, syncs, rotations (small segments) and GC, and a
-//      crash at any point between calls or inside one (an injected I/O error
-//      poisons the Wal midway, then the disk crashes) keeping, dropping or
-//      tearing each unsynced sector: Open succeeds and recovers exactly a
+//      crash at any point between calls or inside one (an injected I/O error,
+//      or a garbled write caught by verify_writes, poisons the Wal midway,
+//      then the disk crashes) keeping, dropping or tearing each unsynced
+//      sector: Open succeeds and recovers exactly a
 //      model's state after some prefix of the records that includes every
 //      record durable_lsn() covered.
 //   2. A flipped byte in a durable frame that a later frame proves durable
@@ -220,6 +221,10 @@ RC_GTEST_PROP(WalProperty, CrashAnywhereRecoversADurablePrefixExactly, ()) {
   options.segment_bytes_max = *rc::gen::inRange<uint64_t>(256, 16384);
   sim::SimDiskFaults faults;
   faults.io_error_ppm = *rc::gen::element<uint32_t>(0, 0, 5'000, 30'000);
+  // A garbled write is caught by the read-back before it counts as durable.
+  faults.write_corruption_ppm = *rc::gen::element<uint32_t>(0, 0, 20'000);
+  options.verify_writes =
+      faults.write_corruption_ppm > 0 || *rc::gen::arbitrary<bool>();
   Model base;
   std::vector<Op> ops;
   uint64_t durable = 0;

@@ -508,6 +508,25 @@ TEST_F(WalTest, FailedSyncPoisonsTheWal) {
   EXPECT_EQ(wal_->health().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(WalTest, GarbledWriteIsCaughtByReadBackBeforeItCountsAsDurable) {
+  options_.verify_writes = true;
+  wal_ = OpenOk();
+  Append(1, Entries(1, 1, 1));
+  SyncOk();
+  sim::SimDiskFaults faults;
+  faults.write_corruption_ppm = sim::kPpm;
+  disk_.SetFaults(faults);
+  Append(1, Entries(2, 2, 1));
+  const absl::Status failed = wal_->Sync();
+  EXPECT_EQ(failed.code(), StatusCode::kDataLoss);
+  EXPECT_NE(failed.message().find(SegmentFileName(1)), std::string::npos);
+  EXPECT_NE(failed.message().find("read back"), std::string::npos);
+  EXPECT_EQ(wal_->durable_lsn(), 1u);
+  disk_.SetFaults(sim::SimDiskFaults{});
+  // The garbled record was never acknowledged; Open cuts it as a torn tail.
+  EXPECT_EQ(Indexes(Reopen()[1]), Range(1, 1));
+}
+
 TEST_F(WalTest, BoundsAreResourceExhaustedNotPoison) {
   options_.buffered_bytes_max = 8192;
   options_.record_payload_bytes_max = 1024;
