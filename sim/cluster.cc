@@ -146,9 +146,13 @@ void Cluster::ApplyPartition(uint64_t shape) {
   std::vector<std::vector<int>> groups;
   std::vector<int> all(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) all[i] = i;
-  switch (shape % 4) {
-    case 0: {  // isolate one node
-      const int lone = static_cast<int>(rng.Uniform(n));
+  switch (shape % 5) {
+    case 0:    // isolate one node
+    case 4: {  // isolate the leader of the moment, where it hurts most
+      const int leader = static_cast<int>(Leader());
+      const int lone = shape % 5 == 4 && leader != 0
+                           ? leader - 1
+                           : static_cast<int>(rng.Uniform(n));
       groups = {{lone}, {}};
       for (int i = 0; i < n; ++i) {
         if (i != lone) groups[1].push_back(i);
@@ -240,6 +244,10 @@ void Cluster::ApplyFault(const FaultEvent& fault) {
 template <typename Done>
 bool Cluster::RunUntil(uint64_t until_us, Done done) {
   while (!done()) {
+    if (budget_exhausted_ || events_.events_run() >= kEventsPerRunMax) {
+      budget_exhausted_ = true;
+      return false;
+    }
     if (events_.empty() || events_.next_time_us() > until_us) {
       if (clock_.now_us() < until_us) clock_.AdvanceTo(until_us);
       return done();
@@ -269,7 +277,9 @@ bool Cluster::CheckLiveness() {
   while (events_.now_us() < deadline) {
     RunUntil(deadline,
              [this] { return Leader() != 0 && liveness_client_->idle(); });
-    if (Leader() == 0) break;
+    if (budget_exhausted_ || Leader() == 0 || !liveness_client_->idle()) {
+      break;
+    }
     liveness_client_->IssuePut("liveness");
     RunUntil(deadline, [this] { return liveness_client_->idle(); });
     if (liveness_client_->last_put_ok()) {
@@ -351,7 +361,13 @@ RunResult Cluster::Run() {
     result.violations.push_back(v);
   }
   CheckReplicas(result);
-  if (!result.liveness_ok) {
+  if (budget_exhausted_) {
+    result.violations.push_back(SafetyViolation{
+        "event budget", events_.now_us(),
+        absl::StrCat("the run took ", kEventsPerRunMax,
+                     " events without finishing (a message storm or "
+                     "livelock)")});
+  } else if (!result.liveness_ok) {
     result.violations.push_back(SafetyViolation{
         "liveness", liveness_end_us,
         absl::StrCat("no leader committed a fresh write within ",

@@ -71,6 +71,11 @@ struct RunResult {
 
 class Cluster {
  public:
+  // Events one run may take (passing seeds take under 400k). A run that
+  // needs more is stuck in a message storm or livelock: it stops and fails
+  // with an "event budget" violation rather than run for hours.
+  static constexpr uint64_t kEventsPerRunMax = 2'000'000;
+
   // `faults` is the nemesis schedule (GenerateFaults of the seed, or a
   // subset while shrinking). With keep_trace the readable trace is kept.
   Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
@@ -121,6 +126,7 @@ class Cluster {
   // The liveness phase's own client (endpoint node_count + kClientCountMax).
   std::unique_ptr<SimClient> liveness_client_;
   uint64_t faults_applied_ = 0;
+  bool budget_exhausted_ = false;
   uint64_t liveness_commit_ticks_ = 0;
 };
 

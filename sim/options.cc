@@ -118,7 +118,10 @@ SimOptions DrawOptions(uint64_t seed) {
   o.seed = seed;
   constexpr int kSizes[] = {3, 5, 7};
   o.node_count = kSizes[draw.Uniform(3)];
-  o.tick_us = draw.Range(1'000, 20'000);
+  // Production-like ticks (etcd's default heartbeat is 100 ms) down to
+  // 10 ms, and a faulty phase of a few hundred to a few thousand of them.
+  o.tick_us = draw.Range(10'000, 100'000);
+  o.ticks = draw.Range(300, 1'500);
   o.tick_drift_ppm_max = draw.Chance(1, 2) ? Ppm(draw, 50'000) : 0;
   o.election_tick = static_cast<int>(draw.Range(5, 20));
   o.heartbeat_tick = static_cast<int>(draw.Range(1, 2));
