@@ -3,10 +3,13 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/command.pb.h"
 #include "proto/kvrpc.pb.h"
+#include "proto/manifest.pb.h"
 #include "proto/raft.pb.h"
 #include "proto/region.pb.h"
 #include "proto/store.pb.h"
+#include "proto/wal.pb.h"
 #include "rapidcheck.h"
 
 namespace raftstore::proto_testing {
@@ -29,6 +32,9 @@ std::vector<const FileDescriptor*> RaftStoreFiles() {
       raftstore::meta::Region::descriptor()->file(),
       raftstore::kv::KvRequest::descriptor()->file(),
       raftstore::store::RaftMessageBatch::descriptor()->file(),
+      raftstore::command::Command::descriptor()->file(),
+      raftstore::manifest::ManifestEdit::descriptor()->file(),
+      raftstore::wal::EntriesRecord::descriptor()->file(),
   };
 }
 

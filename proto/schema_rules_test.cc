@@ -30,7 +30,9 @@ TEST(SchemaRulesTest, EveryEnumStartsWithAnUnspecifiedZero) {
 TEST(SchemaRulesTest, MessagesPersistedOnTheirOwnCarryAFormatVersion) {
   for (const char* name :
        {"raftstore.raft.HardState", "raftstore.raft.SnapshotMetadata",
-        "raftstore.meta.RegionLocalState"}) {
+        "raftstore.meta.RegionLocalState", "raftstore.command.Command",
+        "raftstore.command.SnapshotChunk",
+        "raftstore.manifest.SnapshotFileHeader"}) {
     const Descriptor* type = google::protobuf::DescriptorPool::generated_pool()
                                  ->FindMessageTypeByName(name);
     ASSERT_NE(type, nullptr) << name;
