@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Long runs for a free machine (not part of the default test command):
+# many simulator seeds, then each fuzz target for a while under
+# --config=fuzz (clang, libFuzzer + ASan).
+#
+#   tools/soak.sh                      seeds 1..10000, fuzzers 300 s each
+#   tools/soak.sh 20000..40000 60      another range, fuzzers 60 s each
+#   tools/soak.sh 1..100000 0          seeds only
+#
+# A failing seed prints its replay command; add it to the regression list in
+# tests/sim/sim_seeds_test.cc once its bug is fixed (docs/simulator.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+
+seeds=${1:-1..10000}
+fuzz_seconds=${2:-300}
+
+bazel build //tools:raftstore
+status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "soak: simulator seeds $seeds"
+bazel-bin/tools/raftstore sim --seeds="$seeds" >"$log" || status=1
+# Failures (with their replay commands) and the final tally.
+grep -v ' PASS ' "$log" || true
+
+if [[ "$fuzz_seconds" -gt 0 ]]; then
+  bazel build --config=fuzz //fuzz/...
+  mapfile -t fuzzers < <(bazel query 'kind(cc_binary, //fuzz/...)' 2>/dev/null)
+  for target in "${fuzzers[@]}"; do
+    binary="bazel-bin/${target#//}"
+    binary="${binary/://}"
+    corpus_dir=$(mktemp -d)
+    echo "soak: fuzzing $target for ${fuzz_seconds}s"
+    if ! "$binary" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+        "$corpus_dir" 2>&1 | tail -5; then
+      echo "soak: $target found a crash (see above)" >&2
+      status=1
+    fi
+    rm -rf "$corpus_dir"
+  done
+fi
+exit "$status"
