@@ -49,6 +49,16 @@ kv::KvConfig SimKvConfig(const SimOptions& o) {
   return config;
 }
 
+// Small segments, so that rotation and its checkpoints run in every seed;
+// every synced batch read back, so a garbled write fails the node before it
+// acknowledges anything (see docs/wal-format.md).
+storage::WalOptions SimWalOptions() {
+  storage::WalOptions options;
+  options.segment_bytes_max = 64 * 1024;
+  options.verify_writes = true;
+  return options;
+}
+
 }  // namespace
 
 SimNode::SimNode(uint64_t id, const SimOptions* options, EventQueue* events,
@@ -93,7 +103,7 @@ raft::Config SimNode::MakeConfig(uint64_t applied) const {
 bool SimNode::Start() {
   if (up() || disk_lost_) return up();
   absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
-      storage::Wal::Open(&disk_, storage::WalOptions{});
+      storage::Wal::Open(&disk_, SimWalOptions());
   if (!wal.ok()) {
     trace_->Line(
         events_->now_us(),

@@ -87,6 +87,26 @@ expect 2 "line 1: unterminated '\('" -- "$cli" raft-script "$tmp/bad.script"
 demo="$TEST_SRCDIR/$TEST_WORKSPACE/tools/demo/three_node_cluster.script"
 expect 0 "^1: applied 7 \[x1 y2 z3\]$" -- "$cli" raft-script "$demo"
 
+# sim: one seed, a range, replay by trace hash, history output, bad flags.
+expect 0 "^seed=3 PASS .* safety=ok linearizability=ok liveness=ok trace=" \
+  -- "$cli" sim --seed=3 --ticks=200
+expect 0 "^seeds 1..3: 3 passed, 0 failed$" -- "$cli" sim --seeds=1..3 --ticks=150
+first=$("$cli" sim --seed=5 --ticks=200 | grep -o 'trace=[0-9a-f]*')
+second=$("$cli" sim --seed=5 --ticks=200 --trace="$tmp/5.trace" | grep -o 'trace=[0-9a-f]*')
+[[ -n "$first" && "$first" == "$second" ]] || fail "sim seed 5 replayed with $second, first run $first"
+grep -q "n[0-9] leads term" "$tmp/5.trace" || fail "sim --trace wrote no leader events"
+expect 0 "PASS" -- "$cli" sim --seed=6 --ticks=150 --history="$tmp/6.jsonl"
+grep -Eq '^\{.*"op":"(put|get|delete|cas)".*"outcome":"(ok|fail|unknown)"' "$tmp/6.jsonl" ||
+  fail "sim --history wrote no JSON lines operations"
+expect 0 "seed=7 PASS .*faults=0\(scheduled=0\)" -- "$cli" sim --seed=7 --ticks=150 --no_faults \
+  --nodes=3 --faults=
+expect 0 "seed=8 PASS .*scheduled=2" -- "$cli" sim --seed=8 --ticks=300 --nodes=3 \
+  --faults=100000:crash:1,900000:restart:1
+expect 2 "exactly one of --seed S or --seeds A..B" -- "$cli" sim
+expect 2 "--seeds must be A..B with A <= B" -- "$cli" sim --seeds=9..3
+expect 2 "--nodes=9 is outside 1..7" -- "$cli" sim --seed=1 --nodes=9
+expect 2 "--faults event \"10:explode:1\": unknown kind" -- "$cli" sim --seed=1 --faults=10:explode:1
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI checks failed" >&2
   exit 1
