@@ -183,6 +183,12 @@ void SimClient::Attempt() {
                        ? leader_hint_
                        : 1 + static_cast<int>(rng_.Uniform(
                                  static_cast<uint64_t>(options_->node_count)));
+  if (trace_->keeps_text()) {
+    trace_->Line(
+        events_->now_us(),
+        absl::StrCat("client ", index_, " attempt ", c.attempt, " request ",
+                     c.request.request_id(), " to n", node));
+  }
   send_(node, c.request.SerializeAsString());
   const uint64_t attempt = c.attempt;
   events_->ScheduleAfter(options_->workload.attempt_timeout_us,

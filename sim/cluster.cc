@@ -87,7 +87,13 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
   }
   auto client_send = [this](int endpoint) {
     return [this, endpoint](int node, std::string payload) {
-      network_->Send(endpoint, node - 1, std::move(payload));
+      const SendResult sent =
+          network_->Send(endpoint, node - 1, std::move(payload));
+      if (trace_.keeps_text()) {
+        trace_.Line(events_.now_us(),
+                    absl::StrCat("send ", endpoint, " -> ", node - 1, ": ",
+                                 static_cast<int>(sent)));
+      }
     };
   };
   for (int i = 0; i < options_.workload.client_count; ++i) {
@@ -106,6 +112,10 @@ void Cluster::Deliver(int from, int to, std::string payload) {
   const int n = options_.node_count;
   trace_.Hash({0xde11, static_cast<uint64_t>(from), static_cast<uint64_t>(to),
                events_.now_us()});
+  if (trace_.keeps_text() && (from >= n || to >= n)) {
+    trace_.Line(events_.now_us(), absl::StrCat("deliver ", from, " -> ", to,
+                                               " (", payload.size(), " B)"));
+  }
   if (to < n) {
     nodes_[to]->Receive(from, std::move(payload));
   } else if (to < n + kClientCountMax) {
@@ -258,8 +268,12 @@ bool Cluster::RunUntil(uint64_t until_us, Done done) {
 }
 
 void Cluster::LiftAllFaults() {
-  trace_.Line(events_.now_us(), "all faults lifted");
   network_->Heal();
+  // Random loss is a fault too: liveness is judged on a quiet network.
+  network_->SetNoise(0, 0);
+  trace_.Line(events_.now_us(), absl::StrCat("all faults lifted; network: ",
+                                             network_->DescribeFaults(), "; ",
+                                             network_->stats().Describe()));
   for (int i = 1; i <= options_.node_count; ++i) {
     SimNode& node = *nodes_[i - 1];
     node.disk().SetCapacityBytes(options_.disk.capacity_bytes);
@@ -354,6 +368,11 @@ RunResult Cluster::Run() {
   for (auto& client : clients_) client->Stop();
   LiftAllFaults();
   result.liveness_ok = CheckLiveness();
+  if (!result.liveness_ok) {
+    trace_.Line(events_.now_us(), absl::StrCat("liveness failed; network: ",
+                                               network_->DescribeFaults(), "; ",
+                                               network_->stats().Describe()));
+  }
   const uint64_t liveness_end_us = events_.now_us();
   Drain();
   // Safety first: a liveness failure is often a consequence of one.

@@ -265,6 +265,18 @@ void SimNode::OnTick(uint64_t incarnation) {
     return;
   }
   ++ticks_;
+  if (trace_->keeps_text() && ticks_ % 50 == 0) {
+    const raft::Raft& r = raw_->raft();
+    trace_->Line(
+        events_->now_us(),
+        absl::StrCat(
+            "n", id_, " status: ", std::string(raft::RoleName(r.role())),
+            " term ", r.term(), " leader ", r.leader(), " commit ",
+            r.log().committed(), " last ", r.log().LastIndex(), " applied ",
+            kv_->applied_index(), " write_in_flight ", write_in_flight_,
+            " deferred ", deferred_.size(), " proposals ",
+            pending_writes_.size(), " reads ", pending_reads_.size()));
+  }
   raw_->Tick();
   if (ticks_ % 16 == 0) PurgeStaleReads();
   HandleReadies();

@@ -173,6 +173,10 @@ class SimNetwork {
   // are released now. Crashed marks stay (they are the simulator's, not
   // network faults).
   void Heal();
+  // Changes the random drop and duplicate rates from now on (the
+  // simulator's liveness phase turns the noise off). Requires both <=
+  // kPerMillion.
+  void SetNoise(uint32_t drop_per_million, uint32_t duplicate_per_million);
 
   // Changes one directed link's latency from now on (in-flight messages
   // keep theirs). Requires ValidateLatency(latency).ok().

@@ -109,6 +109,14 @@ void SimNetwork::Clog(int node, uint64_t until_us) {
   ReleaseHeldOnLinksOf(node);
 }
 
+void SimNetwork::SetNoise(uint32_t drop_per_million,
+                          uint32_t duplicate_per_million) {
+  RS_CHECK_LE(drop_per_million, kPerMillion);
+  RS_CHECK_LE(duplicate_per_million, kPerMillion);
+  options_.drop_per_million = drop_per_million;
+  options_.duplicate_per_million = duplicate_per_million;
+}
+
 void SimNetwork::Heal() {
   partition_group_.clear();
   for (Link& each : links_) {
