@@ -33,6 +33,8 @@ int RunDecode(const std::vector<std::string>& args);
 int RunEncode(const std::vector<std::string>& args);
 int RunRaftScript(const std::vector<std::string>& args);
 int RunSim(const std::vector<std::string>& args);
+int RunWal(const std::vector<std::string>& args);
+int RunManifest(const std::vector<std::string>& args);
 
 }  // namespace raftstore::tools
 

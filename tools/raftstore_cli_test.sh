@@ -107,6 +107,27 @@ expect 2 "--seeds must be A..B with A <= B" -- "$cli" sim --seeds=9..3
 expect 2 "--nodes=9 is outside 1..7" -- "$cli" sim --seed=1 --nodes=9
 expect 2 "--faults event \"10:explode:1\": unknown kind" -- "$cli" sim --seed=1 --faults=10:explode:1
 
+# wal dump / repair and manifest dump on real files.
+writer="$TEST_SRCDIR/$TEST_WORKSPACE/tools/write_test_wal"
+mkdir -p "$tmp/clean" "$tmp/damaged" "$tmp/empty"
+"$writer" "$tmp/clean" || fail "write_test_wal failed"
+expect 0 "^group 7: term 2 vote 1 commit 20; snapshot 0/0; truncated 0; entries 1..20" \
+  -- "$cli" wal dump --workdir="$tmp/clean"
+expect 0 "^group 9: .*entries 1..20 \(last term 2\)" -- "$cli" wal dump --workdir="$tmp/clean"
+"$writer" "$tmp/damaged" --corrupt || fail "write_test_wal --corrupt failed"
+expect 1 "wal-00000000000000000001.log.*offset [0-9]+" -- "$cli" wal dump --workdir="$tmp/damaged"
+expect 2 "pass --drop_damaged" -- "$cli" wal repair --workdir="$tmp/damaged"
+expect 1 "wal repair --workdir=" -- "$cli" wal dump --workdir="$tmp/damaged"
+expect 0 "^wal: damage in wal-00000000000000000001.log at offset [0-9]+" \
+  -- "$cli" wal repair --workdir="$tmp/damaged" --drop_damaged
+expect 0 "^group 7: .*entries 1\.\." -- "$cli" wal dump --workdir="$tmp/damaged"
+expect 0 "^wal: no damage; nothing changed" -- "$cli" wal repair --workdir="$tmp/clean" --drop_damaged
+expect 2 "no WAL segments in" -- "$cli" wal dump --workdir="$tmp/empty"
+expect 2 "needs --workdir DIR" -- "$cli" wal dump
+expect 2 "usage: raftstore wal dump\|repair" -- "$cli" wal frobnicate --workdir="$tmp/clean"
+expect 2 "does not exist|not found|No such file" -- "$cli" wal dump --workdir="$tmp/nonexistent"
+expect 2 "CURRENT" -- "$cli" manifest dump --workdir="$tmp/empty"
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI checks failed" >&2
   exit 1

@@ -29,6 +29,10 @@ const std::vector<Command>& AllCommands() {
        "run a raft interaction script and print its transcript", RunRaftScript},
       {"sim", "--seed S | --seeds A..B [--trace F] [--history F] [--shrink]",
        "run the deterministic simulator (see docs/simulator.md)", RunSim},
+      {"wal", "dump|repair --workdir DIR [--drop_damaged]",
+       "recover and print a data dir's WAL, or cut it at its damage", RunWal},
+      {"manifest", "dump --workdir DIR",
+       "print a data dir's manifest edits and region catalog", RunManifest},
   };
   return *commands;
 }
