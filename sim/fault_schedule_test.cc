@@ -32,7 +32,9 @@ TEST(FaultScheduleTest, GeneratedEventsAreSortedAndUseValidNodes) {
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_GE(events[i].node, 0);
     EXPECT_LE(events[i].node, 5);
-    if (i > 0) EXPECT_LE(events[i - 1].at_us, events[i].at_us);
+    if (i > 0) {
+      EXPECT_LE(events[i - 1].at_us, events[i].at_us);
+    }
   }
 }
 
@@ -67,9 +69,8 @@ TEST(FaultScheduleTest, ParsesTheDocumentedExample) {
 }
 
 TEST(FaultScheduleTest, BadEventsAreRejectedWithTheEventNamed) {
-  for (const std::string& bad :
-       {"x:crash:1", "10:explode:1", "10:crash:9", "10:crash", "10",
-        "20:crash:1,10:crash:2", "10:crash:1:2:3"}) {
+  for (const char* bad : {"x:crash:1", "10:explode:1", "10:crash:9", "10:crash",
+                          "10", "20:crash:1,10:crash:2", "10:crash:1:2:3"}) {
     const auto parsed = ParseFaults(bad, 3);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);

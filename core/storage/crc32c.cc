@@ -23,10 +23,12 @@ uint32_t Crc32cExtend(uint32_t crc, std::string_view data) {
   constexpr size_t kChunkBytesMax = 1U << 30;
   uint32_t state = ~crc;
   // The cast drops const only for ISA-L's signature; it never writes.
-  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
+  auto* bytes =
+      reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
   size_t remaining = data.size();
   while (remaining > 0) {
-    const size_t chunk = remaining < kChunkBytesMax ? remaining : kChunkBytesMax;
+    const size_t chunk =
+        remaining < kChunkBytesMax ? remaining : kChunkBytesMax;
     RS_CHECK_LE(chunk, static_cast<size_t>(INT_MAX));
     state = crc32_iscsi(bytes, static_cast<int>(chunk), state);
     bytes += chunk;

@@ -12,9 +12,9 @@ absl::Status ValidateFileName(std::string_view name) {
     return absl::InvalidArgumentError("file name is empty");
   }
   if (name.size() > kFileNameBytesMax) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("file name is ", name.size(), " bytes; the maximum is ",
-                     kFileNameBytesMax));
+    return absl::InvalidArgumentError(absl::StrCat("file name is ", name.size(),
+                                                   " bytes; the maximum is ",
+                                                   kFileNameBytesMax));
   }
   if (name == "." || name == "..") {
     return absl::InvalidArgumentError(
@@ -22,9 +22,10 @@ absl::Status ValidateFileName(std::string_view name) {
   }
   for (const char c : name) {
     if (c == '/' || c == '\0') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "file name ", quoted, " contains a '/' or NUL; a Disk is one flat "
-          "directory"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("file name ", quoted,
+                       " contains a '/' or NUL; a Disk is one flat "
+                       "directory"));
     }
   }
   return absl::OkStatus();

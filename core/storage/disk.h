@@ -63,7 +63,8 @@ class Disk {
 
   // Appends `data` at the end of the file. Not durable until Sync(name).
   // On kResourceExhausted (disk full) the file is unchanged.
-  virtual absl::Status Append(const std::string& name, std::string_view data) = 0;
+  virtual absl::Status Append(const std::string& name,
+                              std::string_view data) = 0;
 
   // Reads up to `length` bytes at `offset`. Returns fewer bytes only when the
   // file ends first; kOutOfRange when offset > Size(name). Reads see every

@@ -196,7 +196,9 @@ TEST(ManifestCrashTest, EveryCrashPointOfARewriteRecoversOldOrNew) {
       absl::StatusOr<std::unique_ptr<Manifest>> manifest =
           Manifest::Open(&crash_disk, options);
       const bool acked = manifest.ok() && (*manifest)->Apply(edit).ok();
-      if (acked) EXPECT_EQ((*manifest)->stats().rewrites, 1U);
+      if (acked) {
+        EXPECT_EQ((*manifest)->stats().rewrites, 1U);
+      }
       disk.Crash();
       manifest = Manifest::Open(&disk, options);
       ASSERT_TRUE(manifest.ok())
