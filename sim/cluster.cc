@@ -251,10 +251,21 @@ void Cluster::ApplyFault(const FaultEvent& fault) {
   }
 }
 
+bool Cluster::OverBudget() const {
+  const uint64_t events = events_.events_run();
+  if (events < kEventsWithoutProgressMax) return false;
+  if (events >= kEventsPerRunMax) return true;
+  // Checked every 65536 events: the progress count is cheap, but not free.
+  if (events % 65536 != 0) return false;
+  const uint64_t progress =
+      history_.operations().size() + checker_.applied_max();
+  return events > kEventsPerProgressMax * progress;
+}
+
 template <typename Done>
 bool Cluster::RunUntil(uint64_t until_us, Done done) {
   while (!done()) {
-    if (budget_exhausted_ || events_.events_run() >= kEventsPerRunMax) {
+    if (budget_exhausted_ || OverBudget()) {
       budget_exhausted_ = true;
       return false;
     }
@@ -383,9 +394,10 @@ RunResult Cluster::Run() {
   if (budget_exhausted_) {
     result.violations.push_back(SafetyViolation{
         "event budget", events_.now_us(),
-        absl::StrCat("the run took ", kEventsPerRunMax,
-                     " events without finishing (a message storm or "
-                     "livelock)")});
+        absl::StrCat("the run took ", events_.events_run(), " events for ",
+                     history_.operations().size(), " operations and ",
+                     checker_.applied_max(),
+                     " applied entries (a message storm or livelock)")});
   } else if (!result.liveness_ok) {
     result.violations.push_back(SafetyViolation{
         "liveness", liveness_end_us,

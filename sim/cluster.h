@@ -71,10 +71,15 @@ struct RunResult {
 
 class Cluster {
  public:
-  // Events one run may take (passing seeds take under 400k). A run that
-  // needs more is stuck in a message storm or livelock: it stops and fails
-  // with an "event budget" violation rather than run for hours.
-  static constexpr uint64_t kEventsPerRunMax = 2'000'000;
+  // A run stuck in a message storm or livelock stops and fails with an
+  // "event budget" violation rather than run for hours: past
+  // kEventsWithoutProgressMax events, it must average at least one unit of
+  // progress (an operation invoked or an entry applied) per
+  // kEventsPerProgressMax events, and it never takes more than
+  // kEventsPerRunMax. Passing seeds average about 20 events per unit.
+  static constexpr uint64_t kEventsWithoutProgressMax = 2'000'000;
+  static constexpr uint64_t kEventsPerProgressMax = 200;
+  static constexpr uint64_t kEventsPerRunMax = 30'000'000;
 
   // `faults` is the nemesis schedule (GenerateFaults of the seed, or a
   // subset while shrinking). With keep_trace the readable trace is kept.
@@ -108,6 +113,8 @@ class Cluster {
   template <typename Done>
   bool RunUntil(uint64_t until_us, Done done);
   void LiftAllFaults();
+  // Whether the run has spent its event budget (see kEventsPerRunMax).
+  bool OverBudget() const;
   bool CheckLiveness();
   void Drain();
   void CheckReplicas(RunResult& result);
