@@ -179,8 +179,9 @@ absl::StatusOr<std::vector<FaultEvent>> ParseFaults(std::string_view text,
 }
 
 std::string DescribeFault(const FaultEvent& event) {
-  std::string text = absl::StrFormat("t=%.6fs %s", event.at_us / 1e6,
-                                     std::string(FaultKindName(event.kind)));
+  std::string text =
+      absl::StrFormat("t=%.6fs %s", static_cast<double>(event.at_us) / 1e6,
+                      std::string(FaultKindName(event.kind)));
   if (event.node != 0) absl::StrAppend(&text, " n", event.node);
   if (event.arg != 0) absl::StrAppend(&text, " arg=", event.arg);
   return text;

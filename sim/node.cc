@@ -28,7 +28,8 @@ bool MaySendBeforeWrite(const raft::Message& m) {
 
 uint64_t DrawTickInterval(const SimOptions& o, Rng& rng) {
   if (o.tick_drift_ppm_max == 0) return o.tick_us;
-  const uint64_t drift = rng.Range(0, 2 * o.tick_drift_ppm_max);
+  const uint64_t drift =
+      rng.Range(0, 2 * static_cast<uint64_t>(o.tick_drift_ppm_max));
   // tick_us * (1 + (drift - max) / 1e6), in integers.
   const uint64_t scaled =
       o.tick_us * (kPpm - o.tick_drift_ppm_max + drift) / kPpm;
@@ -54,7 +55,7 @@ kv::KvConfig SimKvConfig(const SimOptions& o) {
 // acknowledges anything (see docs/wal-format.md).
 storage::WalOptions SimWalOptions() {
   storage::WalOptions options;
-  options.segment_bytes_max = 64 * 1024;
+  options.segment_bytes_max = uint64_t{64} * 1024;
   options.verify_writes = true;
   return options;
 }
@@ -357,7 +358,7 @@ void SimNode::HandleReadies() {
                                         held = std::move(held)]() mutable {
       WhenRunning(incarnation, [this, incarnation, rd = std::move(rd),
                                 held = std::move(held)]() mutable {
-        FinishWrite(incarnation, std::move(rd), std::move(held));
+        FinishWrite(incarnation, std::move(rd), held);
       });
     });
     return;
@@ -365,7 +366,7 @@ void SimNode::HandleReadies() {
 }
 
 void SimNode::FinishWrite(uint64_t incarnation, raft::Ready rd,
-                          std::vector<raft::Message> held) {
+                          const std::vector<raft::Message>& held) {
   if (incarnation != incarnation_ || !up()) return;
   checker_->set_now_us(events_->now_us());
   if (rd.must_sync || !rd.entries.empty()) {
@@ -503,7 +504,7 @@ void SimNode::Receive(int from, std::string payload) {
 void SimNode::OnRaftMessage(int from, const std::string& payload) {
   raft::Message message;
   if (!message.ParseFromString(payload) ||
-      message.from() != static_cast<uint64_t>(from + 1) ||
+      message.from() != static_cast<uint64_t>(from) + 1 ||
       message.to() != id_) {
     ++stats_.garbage_messages;
     return;
@@ -650,7 +651,7 @@ void SimNode::ServeReads() {
     get->set_found(value.has_value());
     if (value.has_value()) get->set_value(*value);
     ++stats_.reads_served;
-    Reply(read.endpoint, std::move(response));
+    Reply(read.endpoint, response);
     it = pending_reads_.erase(it);
   }
 }
@@ -669,7 +670,7 @@ void SimNode::PurgeStaleReads() {
   }
 }
 
-void SimNode::Reply(int endpoint, kv::KvResponse response) {
+void SimNode::Reply(int endpoint, const kv::KvResponse& response) {
   trace_->Hash(
       {0x4e91, id_, static_cast<uint64_t>(endpoint), response.request_id()});
   send_(endpoint, response.SerializeAsString());
@@ -705,7 +706,7 @@ void SimNode::ReplyError(int endpoint, const kv::KvRequest& request,
                                                  error.ShortDebugString()));
   }
   *header->mutable_error() = std::move(error);
-  Reply(endpoint, std::move(response));
+  Reply(endpoint, response);
 }
 
 void SimNode::ReplyResult(const PendingWrite& pending,
@@ -750,7 +751,7 @@ void SimNode::ReplyResult(const PendingWrite& pending,
   if (result.outcome() != command::OUTCOME_APPLIED) {
     return ReplyError(pending.endpoint, shape, std::move(error));
   }
-  Reply(pending.endpoint, std::move(response));
+  Reply(pending.endpoint, response);
 }
 
 }  // namespace raftstore::sim

@@ -138,7 +138,7 @@ class SimNode {
   void WhenRunning(uint64_t incarnation, absl::AnyInvocable<void()> action);
   void HandleReadies();
   void FinishWrite(uint64_t incarnation, raft::Ready ready,
-                   std::vector<raft::Message> held);
+                   const std::vector<raft::Message>& held);
   void FailStop(const std::string& why);
   void OnSoftState(const raft::SoftState& soft);
   void Apply(std::vector<raft::Entry>& entries);
@@ -150,7 +150,7 @@ class SimNode {
   void StartRead(int from, const kv::KvRequest& request);
   void ServeReads();
   void PurgeStaleReads();
-  void Reply(int endpoint, kv::KvResponse response);
+  void Reply(int endpoint, const kv::KvResponse& response);
   void ReplyError(int endpoint, const kv::KvRequest& request, kv::Error error);
   void ReplyResult(const PendingWrite& pending,
                    const command::CommandResult& result);

@@ -119,11 +119,13 @@ ShrinkResult ShrinkFaultsWith(
     bool reduced = false;
     for (size_t start = 0; start < faults.size() && out.runs < runs_max;
          start += size) {
-      std::vector<FaultEvent> complement(faults.begin(),
-                                         faults.begin() + start);
-      complement.insert(complement.end(),
-                        faults.begin() + std::min(start + size, faults.size()),
-                        faults.end());
+      // Every event outside the chunk [start, start + size).
+      const size_t end = std::min(start + size, faults.size());
+      std::vector<FaultEvent> complement;
+      complement.reserve(faults.size() - (end - start));
+      for (size_t i = 0; i < faults.size(); ++i) {
+        if (i < start || i >= end) complement.push_back(faults[i]);
+      }
       if (fails(complement)) {
         faults = std::move(complement);
         chunks = std::max<size_t>(chunks - 1, 2);
