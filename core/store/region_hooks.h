@@ -3,9 +3,11 @@
 // built-in recorder of region counts by state that the RegionCatalog always
 // registers first (so the counts are right whatever else is chained).
 //
-// Every meta::Region a hook receives is a copy made for the call: a hook may
-// keep (copy) it or even modify it without touching the catalog. The
-// reference is valid only during the call.
+// Every meta::Region a hook receives is a copy made for the notification,
+// never a reference into the catalog: nothing a hook does to it reaches the
+// catalog. The hooks of one chain share that copy (a hook that casts away
+// const would be seen by the hooks after it, so none may), and the reference
+// is valid only during the call: a hook that keeps the meta copies it.
 //
 // A hook must not call back into the object that notifies it (the catalog
 // RS_CHECKs this): a mutation in the middle of a notification would reorder
