@@ -63,9 +63,10 @@ Caught FirstFailingSeed(raft::InjectedBug bug, const SimOverrides& overrides,
 
 // The documented bounds (docs/simulator.md): each bug must be caught within
 // this many seeds of its tuned fault mix. Measured first catches: ack before
-// persist at seed 2, stale leader read at 28, vote without the log check
-// at 1.
+// persist at seed 2, old-term commit by counting at 287, stale leader read
+// at 28, vote without the log check at 2.
 constexpr uint64_t kAckBeforePersistSeedsMax = 20;
+constexpr uint64_t kCommitOldTermSeedsMax = 500;
 constexpr uint64_t kStaleLeaderReadSeedsMax = 60;
 constexpr uint64_t kVoteWithoutLogCheckSeedsMax = 20;
 
@@ -88,13 +89,32 @@ TEST(InjectedBugsTest, AckBeforePersistIsCaught) {
                              << " caught a follower acking before persisting";
 }
 
-// raft::InjectedBug::kCommitOldTermByCounting (paper Figure 8) is not in
-// this list: 400 seeds of 3 and of 5 nodes under heavy crashes and
-// partitions, with one entry per append, did not catch it. The nemesis
-// rarely builds the Figure 8 sequence (a leader elected without an old
-// entry writes its own at that index and dies before replicating it); a
-// targeted fault such as "isolate the leader right after its election" is
-// the next step (docs/simulator.md).
+TEST(InjectedBugsTest, CommitOldTermByCountingIsCaught) {
+  SimOverrides overrides;
+  overrides.nodes = 3;
+  overrides.crash_per_s = 5;
+  overrides.partition_per_s = 0;
+  // Paper Figure 8 needs leaders that die with entries only they hold and
+  // come back quickly: frequent crashes, restarts within half an election
+  // timeout, clients that never pause, and one entry per append with one
+  // append in flight, so a new leader's old entries reach a quorum before
+  // its own empty entry does.
+  const Caught caught = FirstFailingSeed(
+      raft::InjectedBug::kCommitOldTermByCounting, overrides,
+      [](SimOptions& o) {
+        o.max_size_per_msg_bytes = 1;
+        o.max_inflight_msgs = 1;
+        const uint64_t election_us =
+            o.tick_us * static_cast<uint64_t>(o.election_tick);
+        o.faults.restart_delay_us_min = 0;
+        o.faults.restart_delay_us_max = election_us / 2;
+        o.workload.think_us_max = 0;
+      },
+      kCommitOldTermSeedsMax);
+  EXPECT_NE(caught.seed, 0U)
+      << "no seed in 1.." << kCommitOldTermSeedsMax
+      << " caught a leader committing an old-term entry by counting";
+}
 
 TEST(InjectedBugsTest, StaleLeaderReadIsCaught) {
   SimOverrides overrides;
