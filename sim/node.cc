@@ -489,16 +489,25 @@ void SimNode::SendRaft(const raft::Message& message) {
 
 void SimNode::Receive(int from, std::string payload) {
   if (!up()) return;
-  const uint64_t incarnation = incarnation_;
-  WhenRunning(incarnation, [this, from, payload = std::move(payload)] {
-    checker_->set_now_us(events_->now_us());
-    if (from < options_->node_count) {
-      OnRaftMessage(from, payload);
-    } else {
-      OnClientRequest(from, payload);
-    }
-    HandleReadies();
-  });
+  if (paused() || !deferred_.empty()) {
+    // Waits, in order, behind what the pause held back.
+    const uint64_t incarnation = incarnation_;
+    WhenRunning(incarnation, [this, from, payload = std::move(payload)] {
+      Handle(from, payload);
+    });
+    return;
+  }
+  Handle(from, payload);
+}
+
+void SimNode::Handle(int from, const std::string& payload) {
+  checker_->set_now_us(events_->now_us());
+  if (from < options_->node_count) {
+    OnRaftMessage(from, payload);
+  } else {
+    OnClientRequest(from, payload);
+  }
+  HandleReadies();
 }
 
 void SimNode::OnRaftMessage(int from, const std::string& payload) {

@@ -144,6 +144,8 @@ class SimNode {
   void Apply(std::vector<raft::Entry>& entries);
   void ApplyOne(const raft::Entry& entry);
   void SendRaft(const raft::Message& message);
+  // Handles a message now (the process is running).
+  void Handle(int from, const std::string& payload);
   void OnRaftMessage(int from, const std::string& payload);
   void OnClientRequest(int from, const std::string& payload);
   void ProposeWrite(int from, const kv::KvRequest& request);
