@@ -59,7 +59,7 @@ std::string SimClient::PickKey() {
   const bool hot = rng_.Uniform(kPpm) < w.hot_op_ppm;
   const uint64_t k =
       rng_.Uniform(static_cast<uint64_t>(hot ? w.hot_key_count : w.key_count));
-  return absl::StrFormat("k%03d", k);
+  return WorkloadKey(k);
 }
 
 std::string SimClient::NewValue() {

@@ -27,8 +27,6 @@ struct Streams {
   Rng network{0};
 };
 
-std::string KeyName(int k) { return absl::StrFormat("k%03d", k); }
-
 }  // namespace
 
 std::vector<FaultEvent> DrawFaults(const SimOptions& options) {
@@ -328,7 +326,7 @@ void Cluster::Drain() {
   // as a read the linearizability checker cannot explain.
   for (int k = 0; k < options_.workload.key_count; ++k) {
     if (!liveness_client_->idle()) break;
-    liveness_client_->IssueGet(KeyName(k));
+    liveness_client_->IssueGet(WorkloadKey(static_cast<uint64_t>(k)));
     RunUntil(events_.now_us() + options_.workload.op_timeout_us +
                  options_.workload.attempt_timeout_us,
              [this] { return liveness_client_->idle(); });

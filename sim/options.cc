@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/base/check.h"
 
 namespace raftstore::sim {
@@ -108,6 +109,8 @@ void FitTimeouts(SimOptions& o) {
 }
 
 }  // namespace
+
+std::string WorkloadKey(uint64_t k) { return absl::StrFormat("k%03d", k); }
 
 SimOptions DrawOptions(uint64_t seed) {
   Rng rng(seed);

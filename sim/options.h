@@ -35,6 +35,9 @@ inline int NetworkEndpoints(int node_count) {
   return node_count + kClientCountMax + 1;
 }
 
+// The workload's key number k: "k000", "k001", ...
+std::string WorkloadKey(uint64_t k);
+
 struct WorkloadOptions {
   int client_count = 3;
   // Keys are "k000".."k<key_count-1>"; a fraction of operations go to the
