@@ -11,9 +11,9 @@
 #ifndef RAFTSTORE_SIM_EVENT_QUEUE_H_
 #define RAFTSTORE_SIM_EVENT_QUEUE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <queue>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -45,7 +45,17 @@ class EventQueue {
     RS_CHECK_GE(at_us, clock_->now_us()) << "event scheduled in the past";
     RS_CHECK_LT(heap_.size(), events_max_)
         << "simulator event queue is full; something schedules without bound";
-    heap_.push(Event{at_us, next_sequence_++, std::move(callback)});
+    uint32_t slot = 0;
+    if (free_slots_.empty()) {
+      slot = static_cast<uint32_t>(callbacks_.size());
+      callbacks_.push_back(std::move(callback));
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      callbacks_[slot] = std::move(callback);
+    }
+    heap_.push_back(Key{at_us, next_sequence_++, slot});
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
   }
 
   void ScheduleAfter(uint64_t delay_us, Callback callback) {
@@ -58,21 +68,21 @@ class EventQueue {
   // The time of the next event. Requires !empty().
   uint64_t next_time_us() const {
     RS_CHECK(!heap_.empty());
-    return heap_.top().at_us;
+    return heap_.front().at_us;
   }
 
   // Pops the earliest event, advances the clock to it and runs it. Returns
   // false when the queue is empty.
   bool RunNext() {
     if (heap_.empty()) return false;
-    // priority_queue::top is const; the callback is moved out through a
-    // const_cast of an element that is popped immediately after, which is
-    // safe because the heap order depends only on (at_us, sequence).
-    Event& top = const_cast<Event&>(heap_.top());
-    Callback callback = std::move(top.callback);
-    const uint64_t at_us = top.at_us;
-    heap_.pop();
-    clock_->AdvanceTo(at_us);
+    std::pop_heap(heap_.begin(), heap_.end(), Later{});
+    const Key key = heap_.back();
+    heap_.pop_back();
+    // Moved out before it runs: the callback may schedule events, which can
+    // reuse its slot or grow callbacks_.
+    Callback callback = std::move(callbacks_[key.slot]);
+    free_slots_.push_back(key.slot);
+    clock_->AdvanceTo(key.at_us);
     ++events_run_;
     callback();
     return true;
@@ -82,14 +92,16 @@ class EventQueue {
   uint64_t events_run() const { return events_run_; }
 
  private:
-  struct Event {
+  // The heap holds small keys only; the callbacks stay put in their slots,
+  // so sifting moves 24-byte values instead of callables.
+  struct Key {
     uint64_t at_us;
     uint64_t sequence;
-    Callback callback;
+    uint32_t slot;
   };
-  // Orders the heap so that top() is the earliest (time, sequence).
+  // Orders the heap so that front() is the earliest (time, sequence).
   struct Later {
-    bool operator()(const Event& a, const Event& b) const {
+    bool operator()(const Key& a, const Key& b) const {
       if (a.at_us != b.at_us) return a.at_us > b.at_us;
       return a.sequence > b.sequence;
     }
@@ -99,7 +111,11 @@ class EventQueue {
   size_t events_max_;
   uint64_t next_sequence_ = 0;
   uint64_t events_run_ = 0;
-  std::priority_queue<Event, std::vector<Event>, Later> heap_;
+  std::vector<Key> heap_;
+  // Slot i holds the callback of the pending event whose key names i; a
+  // slot is reused once its event has run (at most events_max in use).
+  std::vector<Callback> callbacks_;
+  std::vector<uint32_t> free_slots_;
 };
 
 }  // namespace raftstore::sim
