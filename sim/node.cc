@@ -187,6 +187,8 @@ void SimNode::Crash() {
   pending_writes_.clear();
   pending_reads_.clear();
   write_in_flight_ = false;
+  write_ready_ = raft::Ready();
+  write_held_.clear();
   disk_.Crash();
   trace_->Line(events_->now_us(), absl::StrCat("n", id_, " crashes"));
   trace_->Hash({0xc7a5, id_});
@@ -316,7 +318,7 @@ void SimNode::HandleReadies() {
 #endif
     for (raft::Message& m : rd.messages) {
       if (send_all_early || MaySendBeforeWrite(m)) {
-        SendRaft(m);
+        SendRaft(std::move(m));
       } else {
         held.push_back(std::move(m));
       }
@@ -344,7 +346,7 @@ void SimNode::HandleReadies() {
     // Duty 3: committed entries are durable on a quorum; apply now.
     Apply(rd.committed_entries);
     if (!write) {
-      for (const raft::Message& m : held) SendRaft(m);
+      for (raft::Message& m : held) SendRaft(std::move(m));
       ServeReads();
       raw_->Advance(rd);
       continue;
@@ -354,20 +356,23 @@ void SimNode::HandleReadies() {
     if (rd.must_sync) latency_us += disk_.SampleSyncLatencyUs();
     if (slow_disk_until_us_ > events_->now_us()) latency_us *= kSlowDiskFactor;
     const uint64_t incarnation = incarnation_;
-    events_->ScheduleAfter(latency_us, [this, incarnation, rd = std::move(rd),
-                                        held = std::move(held)]() mutable {
-      WhenRunning(incarnation, [this, incarnation, rd = std::move(rd),
-                                held = std::move(held)]() mutable {
-        FinishWrite(incarnation, std::move(rd), held);
-      });
+    write_ready_ = std::move(rd);
+    write_held_ = std::move(held);
+    events_->ScheduleAfter(latency_us, [this, incarnation] {
+      WhenRunning(incarnation,
+                  [this, incarnation] { FinishWrite(incarnation); });
     });
     return;
   }
 }
 
-void SimNode::FinishWrite(uint64_t incarnation, raft::Ready rd,
-                          const std::vector<raft::Message>& held) {
+void SimNode::FinishWrite(uint64_t incarnation) {
   if (incarnation != incarnation_ || !up()) return;
+  RS_CHECK(write_in_flight_);
+  raft::Ready rd = std::move(write_ready_);
+  std::vector<raft::Message> held = std::move(write_held_);
+  write_ready_ = raft::Ready();
+  write_held_.clear();
   checker_->set_now_us(events_->now_us());
   if (rd.must_sync || !rd.entries.empty()) {
     const absl::Status status = wal_->Sync();
@@ -390,7 +395,7 @@ void SimNode::FinishWrite(uint64_t incarnation, raft::Ready rd,
     RS_CHECK(storage_->Append(std::move(rd.entries)).ok());
   }
   if (rd.hard_state.has_value()) storage_->SetHardState(*rd.hard_state);
-  for (const raft::Message& m : held) SendRaft(m);
+  for (raft::Message& m : held) SendRaft(std::move(m));
   ServeReads();
   write_in_flight_ = false;
   raw_->Advance(rd);
@@ -480,14 +485,20 @@ void SimNode::ApplyOne(const raft::Entry& entry) {
   ReplyError(pending.endpoint, request, error);
 }
 
-void SimNode::SendRaft(const raft::Message& message) {
+void SimNode::SendRaft(raft::Message message) {
   trace_->Hash({0x5e7d, id_, message.to(),
                 static_cast<uint64_t>(message.type()), message.term(),
                 message.index()});
-  send_(static_cast<int>(message.to()) - 1, message.SerializeAsString());
+  const int to = static_cast<int>(message.to()) - 1;
+  // Passed as an object: no fault in the network touches a message's bytes,
+  // so encoding and decoding it would only cost time. The size is the
+  // encoding's, for the network's caps and bandwidth.
+  auto shared = std::make_shared<raft::Message>(std::move(message));
+  const uint64_t bytes = shared->ByteSizeLong();
+  send_(to, Payload::Object<raft::Message>(std::move(shared), bytes));
 }
 
-void SimNode::Receive(int from, std::string payload) {
+void SimNode::Receive(int from, Payload payload) {
   if (!up()) return;
   if (paused() || !deferred_.empty()) {
     // Waits, in order, behind what the pause held back.
@@ -500,20 +511,26 @@ void SimNode::Receive(int from, std::string payload) {
   Handle(from, payload);
 }
 
-void SimNode::Handle(int from, const std::string& payload) {
+void SimNode::Handle(int from, const Payload& payload) {
   checker_->set_now_us(events_->now_us());
-  if (from < options_->node_count) {
-    OnRaftMessage(from, payload);
+  if (from >= options_->node_count) {
+    OnClientRequest(from, payload.bytes());
+  } else if (const raft::Message* message = payload.object<raft::Message>()) {
+    OnRaftMessage(from, *message);
   } else {
-    OnClientRequest(from, payload);
+    // Bytes from a node: decode them (undecodable bytes are garbage).
+    raft::Message decoded;
+    if (payload.has_object() || !decoded.ParseFromString(payload.bytes())) {
+      ++stats_.garbage_messages;
+    } else {
+      OnRaftMessage(from, decoded);
+    }
   }
   HandleReadies();
 }
 
-void SimNode::OnRaftMessage(int from, const std::string& payload) {
-  raft::Message message;
-  if (!message.ParseFromString(payload) ||
-      message.from() != static_cast<uint64_t>(from) + 1 ||
+void SimNode::OnRaftMessage(int from, const raft::Message& message) {
+  if (message.from() != static_cast<uint64_t>(from) + 1 ||
       message.to() != id_) {
     ++stats_.garbage_messages;
     return;

@@ -41,6 +41,7 @@
 #include "proto/kvrpc.pb.h"
 #include "sim/disk.h"
 #include "sim/event_queue.h"
+#include "sim/network/payload.h"
 #include "sim/options.h"
 #include "sim/raft_checker.h"
 #include "sim/trace.h"
@@ -65,8 +66,9 @@ struct NodeStats {
 class SimNode {
  public:
   // Sends `payload` to network endpoint `to` (0-based: raft node k is
-  // endpoint k-1, client i is endpoint node_count + i).
-  using SendFn = absl::AnyInvocable<void(int to, std::string payload)>;
+  // endpoint k-1, client i is endpoint node_count + i). Raft messages go as
+  // raft::Message objects (sim/network/payload.h), client replies as bytes.
+  using SendFn = absl::AnyInvocable<void(int to, Payload payload)>;
   // Told when the process comes up (true) or goes down (false), however
   // that happens (a fault, a fail-stop, its supervisor).
   using UpFn = absl::AnyInvocable<void(bool up)>;
@@ -91,8 +93,10 @@ class SimNode {
   void SlowDisk(uint64_t until_us) { slow_disk_until_us_ = until_us; }
   static constexpr uint64_t kSlowDiskFactor = 10;
 
-  // A message from endpoint `from`.
-  void Receive(int from, std::string payload);
+  // A message from endpoint `from`: from a node, a raft::Message object or
+  // its bytes; from a client, the bytes of a KvRequest. Undecodable bytes
+  // and misaddressed messages are counted as garbage and ignored.
+  void Receive(int from, Payload payload);
 
   bool up() const { return raw_ != nullptr; }
   bool paused() const { return up() && paused_until_us_ > events_->now_us(); }
@@ -137,16 +141,16 @@ class SimNode {
   // Runs `action` now, or when the pause ends (in order).
   void WhenRunning(uint64_t incarnation, absl::AnyInvocable<void()> action);
   void HandleReadies();
-  void FinishWrite(uint64_t incarnation, raft::Ready ready,
-                   const std::vector<raft::Message>& held);
+  // Completes the write in flight (write_ready_, write_held_).
+  void FinishWrite(uint64_t incarnation);
   void FailStop(const std::string& why);
   void OnSoftState(const raft::SoftState& soft);
   void Apply(std::vector<raft::Entry>& entries);
   void ApplyOne(const raft::Entry& entry);
-  void SendRaft(const raft::Message& message);
+  void SendRaft(raft::Message message);
   // Handles a message now (the process is running).
-  void Handle(int from, const std::string& payload);
-  void OnRaftMessage(int from, const std::string& payload);
+  void Handle(int from, const Payload& payload);
+  void OnRaftMessage(int from, const raft::Message& message);
   void OnClientRequest(int from, const std::string& payload);
   void ProposeWrite(int from, const kv::KvRequest& request);
   void StartRead(int from, const kv::KvRequest& request);
@@ -180,6 +184,10 @@ class SimNode {
   uint64_t paused_until_us_ = 0;
   std::deque<absl::AnyInvocable<void()>> deferred_;
   bool write_in_flight_ = false;
+  // The Ready whose write is in flight, and the messages that leave once it
+  // is durable (one write in flight at a time).
+  raft::Ready write_ready_;
+  std::vector<raft::Message> write_held_;
   bool was_leader_ = false;
   absl::btree_map<uint64_t, PendingWrite> pending_writes_;
   absl::btree_map<std::string, PendingRead> pending_reads_;

@@ -103,7 +103,7 @@ SimNetwork::SendDraws SimNetwork::Draw(const Link& link) {
   return draws;
 }
 
-SendResult SimNetwork::Send(int from, int to, std::string payload) {
+SendResult SimNetwork::Send(int from, int to, Payload payload) {
   CheckNode(from);
   CheckNode(to);
   RS_CHECK_NE(from, to) << "a node does not send to itself over the network";
@@ -130,7 +130,7 @@ SendResult SimNetwork::Send(int from, int to, std::string payload) {
     ++stats_.dropped[static_cast<int>(reason)];
     return ResultFor(reason);
   }
-  std::string copy;
+  Payload copy;
   if (draws.duplicate) copy = payload;
   if (!Enqueue(from, to, sequence, std::move(payload), draws.delay_us[0])) {
     ++stats_.dropped[static_cast<int>(DropReason::kQueueFull)];
@@ -145,8 +145,8 @@ SendResult SimNetwork::Send(int from, int to, std::string payload) {
   return SendResult::kDuplicated;
 }
 
-bool SimNetwork::Enqueue(int from, int to, uint64_t sequence,
-                         std::string payload, uint64_t delay_us) {
+bool SimNetwork::Enqueue(int from, int to, uint64_t sequence, Payload payload,
+                         uint64_t delay_us) {
   Link& l = link(from, to);
   const uint64_t bytes = payload.size();
   if (l.in_flight_messages >= options_.link_queue_messages_max ||
@@ -274,7 +274,7 @@ void SimNetwork::Deliver(uint32_t index) {
   } else {
     l.delivered_sequence_max = slot.sequence;
   }
-  std::string payload = std::move(slot.payload);
+  Payload payload = std::move(slot.payload);
   // Free before the callback: what it sends sees the link's room.
   FreeSlot(index);
   ++stats_.delivered;
@@ -295,7 +295,7 @@ void SimNetwork::FreeSlot(uint32_t index) {
   RS_CHECK_GE(l.in_flight_bytes, slot.bytes);
   --l.in_flight_messages;
   l.in_flight_bytes -= slot.bytes;
-  slot.payload = std::string();  // give the memory back, not just the size
+  slot.payload = Payload();  // give the memory back, not just the size
   slot.bytes = 0;
   ++slot.generation;
   slot.state = SlotState::kFree;

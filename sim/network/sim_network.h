@@ -1,7 +1,8 @@
 // SimNetwork: the simulator's network, with faults, over the EventQueue.
 //
 // Nodes are small integers 0..node_count-1 (node_count <= kNodesMax) and
-// payloads are opaque bytes, so the network knows nothing of message types.
+// payloads are opaque (bytes, or an object with its encoded size: see
+// sim/network/payload.h), so the network knows nothing of message types.
 // Send decides, from the network's own Rng, whether a message is dropped or
 // duplicated and how long each copy takes, and schedules one delivery event
 // per copy on the EventQueue. A delivery reaches a node only through the
@@ -63,6 +64,7 @@
 #include "core/base/rng.h"
 #include "sim/event_queue.h"
 #include "sim/network/network_options.h"
+#include "sim/network/payload.h"
 
 namespace raftstore::sim {
 
@@ -122,7 +124,7 @@ class SimNetwork {
  public:
   // Called once per delivered copy, at its delivery time (events->now_us()).
   // May call back into the network (Send, faults) freely.
-  using DeliverFn = absl::AnyInvocable<void(int from, int to, std::string)>;
+  using DeliverFn = absl::AnyInvocable<void(int from, int to, Payload)>;
 
   // `events` must outlive the network. `rng` is the network's own stream
   // (typically the run's Rng::Fork()). Requires
@@ -142,7 +144,7 @@ class SimNetwork {
   // fails: a message that cannot go is dropped, counted, and said so in the
   // result. Checks, in order: size cap, crashed destination, cut link, random
   // drop, link and network bounds.
-  SendResult Send(int from, int to, std::string payload);
+  SendResult Send(int from, int to, Payload payload);
 
   // ---- Faults (each counted in stats(); DescribeFaults shows the state).
 
@@ -224,7 +226,7 @@ class SimNetwork {
   // event callback captures only (this, slot, generation): it fits
   // AnyInvocable's inline storage, and a Send allocates nothing once warm.
   struct Slot {
-    std::string payload;
+    Payload payload;
     uint64_t bytes = 0;
     uint64_t sequence = 0;  // per link, shared by a message's two copies
     uint32_t generation = 0;
@@ -261,7 +263,7 @@ class SimNetwork {
   void CheckNode(int node) const;
   SendDraws Draw(const Link& link);
   // Puts one copy in flight; false when a bound refuses it.
-  bool Enqueue(int from, int to, uint64_t sequence, std::string payload,
+  bool Enqueue(int from, int to, uint64_t sequence, Payload payload,
                uint64_t delay_us);
   uint64_t DueTime(Link& link, uint64_t bytes, uint64_t delay_us);
   void OnDue(uint32_t slot, uint32_t generation);

@@ -49,7 +49,7 @@ void RunNetwork(benchmark::State& state, const NetworkOptions& options) {
   EventQueue events(&clock);
   SimNetwork network(&events, Rng(1), options, 5);
   uint64_t delivered = 0;
-  network.set_deliver([&delivered](int, int, std::string payload) {
+  network.set_deliver([&delivered](int, int, Payload payload) {
     benchmark::DoNotOptimize(payload);
     ++delivered;
   });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -13,6 +14,7 @@
 #include "sim/clock.h"
 #include "sim/event_queue.h"
 #include "sim/network/network_options.h"
+#include "sim/network/payload.h"
 
 namespace raftstore::sim {
 namespace {
@@ -33,14 +35,17 @@ class Harness {
  public:
   Harness(NetworkOptions options, int nodes = 3, uint64_t seed = 1)
       : events_(&clock_), network_(&events_, Rng(seed), options, nodes) {
-    network_.set_deliver([this](int from, int to, std::string payload) {
-      log_.push_back({clock_.now_us(), from, to, std::move(payload)});
+    network_.set_deliver([this](int from, int to, Payload payload) {
+      payloads_.push_back(payload);
+      log_.push_back({clock_.now_us(), from, to, payload.bytes()});
     });
   }
 
   SimNetwork& network() { return network_; }
   EventQueue& events() { return events_; }
   const std::vector<Delivery>& log() const { return log_; }
+  // What each delivery carried, as delivered (objects included).
+  const std::vector<Payload>& payloads() const { return payloads_; }
   uint64_t now_us() const { return clock_.now_us(); }
 
   void RunAll() {
@@ -69,6 +74,7 @@ class Harness {
   EventQueue events_;
   SimNetwork network_;
   std::vector<Delivery> log_;
+  std::vector<Payload> payloads_;
 };
 
 NetworkOptions Uniform(uint64_t min_us, uint64_t max_us) {
@@ -220,6 +226,46 @@ TEST(SimNetworkTest, MessagesOverTheSizeCapAreDroppedAndCounted) {
   ASSERT_EQ(h.log().size(), 1U);
   EXPECT_EQ(h.log()[0].payload, std::string(100, 'a'));
   EXPECT_EQ(h.network().stats().dropped_by(DropReason::kSizeCap), 1U);
+}
+
+// An object payload counts as its encoded size for the size cap, the link
+// queue and the bandwidth, exactly as its bytes would.
+TEST(SimNetworkTest, ObjectPayloadsCountTheirEncodedSize) {
+  NetworkOptions options = Uniform(100, 100);
+  options.message_bytes_max = 1'000;
+  options.link_bytes_per_second = 1'000'000;  // 1 byte per microsecond
+  Harness h(options);
+  auto object = std::make_shared<const int>(42);
+  EXPECT_EQ(h.network().Send(0, 1, Payload::Object(object, 1'001)),
+            SendResult::kDroppedSizeCap);
+  EXPECT_EQ(h.network().Send(0, 1, Payload::Object(object, 1'000)),
+            SendResult::kInFlight);
+  EXPECT_EQ(h.network().link_in_flight_bytes(0, 1), 1'000U);
+  h.RunAll();
+  ASSERT_EQ(h.payloads().size(), 1U);
+  EXPECT_EQ(h.log()[0].time_us, 1'100U);  // 1000 bytes at 1 byte per us
+  const Payload& delivered = h.payloads()[0];
+  EXPECT_TRUE(delivered.has_object());
+  EXPECT_EQ(delivered.size(), 1'000U);
+  EXPECT_TRUE(delivered.bytes().empty());
+  ASSERT_NE(delivered.object<int>(), nullptr);
+  EXPECT_EQ(delivered.object<int>(), object.get());  // not copied
+  EXPECT_EQ(delivered.object<long>(), nullptr);      // another type
+  EXPECT_EQ(Payload("bytes").object<int>(), nullptr);
+}
+
+// Both copies of a duplicated object payload share the one object.
+TEST(SimNetworkTest, DuplicatedObjectPayloadsShareTheObject) {
+  NetworkOptions options = Uniform(10, 100);
+  options.duplicate_per_million = kPerMillion;
+  Harness h(options);
+  auto object = std::make_shared<const std::string>("message");
+  EXPECT_EQ(h.network().Send(0, 1, Payload::Object(object, 7)),
+            SendResult::kDuplicated);
+  h.RunAll();
+  ASSERT_EQ(h.payloads().size(), 2U);
+  EXPECT_EQ(h.payloads()[0].object<std::string>(), object.get());
+  EXPECT_EQ(h.payloads()[1].object<std::string>(), object.get());
 }
 
 TEST(SimNetworkTest, LinkQueueBoundsDropAndCount) {
@@ -532,7 +578,7 @@ TEST(SimNetworkTest, DeliveryCallbackMaySendAgain) {
   EventQueue events(&clock);
   SimNetwork network(&events, Rng(5), Uniform(10, 20), 2);
   int hops = 0;
-  network.set_deliver([&](int from, int to, std::string payload) {
+  network.set_deliver([&](int from, int to, Payload payload) {
     if (++hops < 100) network.Send(to, from, std::move(payload));
   });
   network.Send(0, 1, "ball");
