@@ -1,0 +1,436 @@
+#include "core/store/peer.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/check.h"
+#include "core/kv/command_codec.h"
+#include "core/store/requests.h"
+
+namespace raftstore::store {
+namespace {
+
+bool MaySendBeforeWrite(const raft::Message& m) {
+  // Duty 1's exception (thesis 10.2.1): a leader's appends, snapshots and
+  // heartbeats may leave before its own write.
+  return m.type() == raft::MESSAGE_TYPE_APPEND ||
+         m.type() == raft::MESSAGE_TYPE_SNAPSHOT ||
+         m.type() == raft::MESSAGE_TYPE_HEARTBEAT;
+}
+
+const meta::Peer* FindPeer(const meta::Region& region, uint64_t peer_id) {
+  for (const meta::Peer& peer : region.peers()) {
+    if (peer.id() == peer_id) return &peer;
+  }
+  return nullptr;
+}
+
+raft::ConfState BootstrapConfState(const meta::Region& region) {
+  raft::ConfState conf;
+  for (const meta::Peer& peer : region.peers()) {
+    if (peer.role() == meta::PEER_ROLE_LEARNER) {
+      conf.add_learners(peer.id());
+    } else {
+      conf.add_voters(peer.id());
+    }
+  }
+  return conf;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Peer>> Peer::Create(PeerSetup setup) {
+  RS_CHECK(setup.config != nullptr);
+  std::optional<meta::Peer> self;
+  for (const meta::Peer& peer : setup.region.peers()) {
+    if (peer.store_id() == setup.config->store_id) self = peer;
+  }
+  if (!self.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("region ", setup.region.id(),
+                                                   " has no peer on store ",
+                                                   setup.config->store_id));
+  }
+  storage::WalGroupState recovered = std::move(setup.recovered);
+  std::unique_ptr<Peer> peer(new Peer(std::move(setup), *self));
+  if (absl::Status status = peer->Init(recovered); !status.ok()) return status;
+  return peer;
+}
+
+Peer::Peer(PeerSetup setup, meta::Peer self)
+    : config_(setup.config),
+      region_(std::move(setup.region)),
+      self_(std::move(self)),
+      rng_(setup.rng) {}
+
+absl::Status Peer::Init(const storage::WalGroupState& recovered) {
+  storage_ = std::make_unique<raft::MemoryStorage>();
+  raft::Snapshot base;
+  *base.mutable_metadata() = recovered.snapshot;
+  if (recovered.snapshot.index() == 0) {
+    *base.mutable_metadata()->mutable_conf_state() =
+        BootstrapConfState(region_);
+  }
+  if (absl::Status s = storage_->ApplySnapshot(base); !s.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "region ", region_.id(), ": recovered snapshot: ", s.message()));
+  }
+  if (!recovered.entries.empty()) {
+    if (absl::Status s = storage_->Append(recovered.entries); !s.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "region ", region_.id(), ": recovered entries: ", s.message()));
+    }
+  }
+  storage_->SetHardState(recovered.hard_state);
+  const uint64_t applied = base.metadata().index();
+  kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
+  raft::Config rc;
+  rc.id = self_.id();
+  rc.storage = storage_.get();
+  rc.applied = applied;
+  rc.election_tick = config_->election_tick;
+  rc.heartbeat_tick = config_->heartbeat_tick;
+  rc.pre_vote = config_->pre_vote;
+  rc.check_quorum = config_->check_quorum;
+  rc.read_only_option = config_->lease_reads ? raft::ReadOnlyOption::kLeaseBased
+                                             : raft::ReadOnlyOption::kSafe;
+  rc.max_size_per_msg_bytes = config_->max_size_per_msg_bytes;
+  rc.max_inflight_msgs = config_->max_inflight_msgs;
+  rc.max_uncommitted_entries_bytes = config_->max_uncommitted_entries_bytes;
+  rc.pending_reads_max = config_->region_reads_max;
+  absl::StatusOr<std::unique_ptr<raft::RawNode>> raw =
+      raft::RawNode::Create(rc, &rng_);
+  if (!raw.ok()) {
+    return absl::Status(
+        raw.status().code(),
+        absl::StrCat("region ", region_.id(), ": ", raw.status().message()));
+  }
+  raw_ = *std::move(raw);
+  return absl::OkStatus();
+}
+
+bool Peer::IsLeader() const {
+  return raw_->raft().role() == raft::Role::kLeader;
+}
+
+const meta::Peer* Peer::LeaderPeer() const {
+  const uint64_t leader = raw_->raft().leader();
+  return leader == 0 ? nullptr : FindPeer(region_, leader);
+}
+
+PeerStatus Peer::Status() const {
+  const raft::Raft& r = raw_->raft();
+  PeerStatus s;
+  s.region_id = region_.id();
+  s.peer_id = self_.id();
+  s.role = r.role();
+  s.term = r.term();
+  s.leader_peer_id = r.leader();
+  s.commit_index = r.log().committed();
+  s.applied_index = kv_->applied_index();
+  s.last_index = r.log().LastIndex();
+  s.kv_digest = kv_->Digest();
+  s.pending_writes = pending_writes_.size();
+  s.pending_reads = pending_reads_.size();
+  return s;
+}
+
+void Peer::Tick() {
+  ++ticks_;
+  raw_->Tick();
+  if (ticks_ % 16 == 0) DropStaleReads();
+}
+
+absl::Status Peer::Step(const RaftMessage& message) {
+  const raft::Message& m = message.message();
+  if (message.to_peer().id() != self_.id() || m.to() != self_.id() ||
+      m.from() != message.from_peer().id() || m.from() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "region ", region_.id(), ": message from peer ", m.from(), " to ",
+        m.to(), " does not match its envelope (", message.from_peer().id(),
+        " -> ", message.to_peer().id(), ") or this peer ", self_.id()));
+  }
+  return raw_->Step(m);
+}
+
+void Peer::Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response) {
+  out.replies->push_back(ClientReply{reply_to, std::move(response)});
+}
+
+void Peer::Refuse(PeerOutput& out, uint64_t reply_to,
+                  const kv::KvRequest& request, kv::Error error) {
+  if (error.has_server_busy()) ++out.counters->busy_refusals;
+  if (error.has_not_leader()) ++out.counters->not_leader_refusals;
+  Reply(out, reply_to, ErrorResponse(request, std::move(error)));
+}
+
+void Peer::ProposeWrite(uint64_t reply_to, const kv::KvRequest& request,
+                        PeerOutput& out) {
+  if (!IsLeader()) {
+    return Refuse(out, reply_to, request,
+                  NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  if (pending_writes_.size() >= config_->region_proposals_max) {
+    return Refuse(out, reply_to, request,
+                  ServerBusyError("region has too many proposals in flight",
+                                  config_->busy_backoff_ms));
+  }
+  const raft::Raft& r = raw_->raft();
+  if (r.log().committed() - kv_->applied_index() >=
+      config_->apply_lag_entries_max) {
+    return Refuse(out, reply_to, request,
+                  ServerBusyError("region apply lags behind commit",
+                                  config_->busy_backoff_ms));
+  }
+  const command::Command command =
+      CommandFor(request, std::max(ticks_, kv_->clock_ticks()));
+  const raft::ProposeResult result = raw_->Propose(kv::EncodeCommand(command));
+  switch (result) {
+    case raft::ProposeResult::kOk:
+      ++out.counters->proposals;
+      ++out.counters->proposals_in_flight;
+      pending_writes_[r.log().LastIndex()] = PendingWrite{
+          r.term(), reply_to, request.request_id(), request.request_case()};
+      return;
+    case raft::ProposeResult::kNotLeader:
+      return Refuse(out, reply_to, request,
+                    NotLeaderError(region_.id(), LeaderPeer()));
+    case raft::ProposeResult::kTransferInProgress:
+    case raft::ProposeResult::kTooLarge:
+    case raft::ProposeResult::kConfChangePending:
+      return Refuse(out, reply_to, request,
+                    ServerBusyError(raft::ProposeResultName(result),
+                                    config_->busy_backoff_ms));
+    case raft::ProposeResult::kInvalid: {
+      kv::Error error;
+      error.set_message("raft refused the proposal as invalid");
+      return Refuse(out, reply_to, request, std::move(error));
+    }
+  }
+}
+
+void Peer::Read(uint64_t reply_to, const kv::KvRequest& request,
+                PeerOutput& out) {
+  if (!IsLeader()) {
+    return Refuse(out, reply_to, request,
+                  NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  if (pending_reads_.size() >= config_->region_reads_max) {
+    return Refuse(out, reply_to, request,
+                  ServerBusyError("region has too many reads waiting",
+                                  config_->busy_backoff_ms));
+  }
+  const uint64_t id = ++next_read_;
+  switch (raw_->ReadIndex(absl::StrCat(id))) {
+    case raft::ReadIndexResult::kOk:
+      pending_reads_[id] = PendingRead{reply_to, request, ticks_, 0, false};
+      return;
+    case raft::ReadIndexResult::kNoLeader:
+      return Refuse(out, reply_to, request,
+                    NotLeaderError(region_.id(), nullptr));
+    case raft::ReadIndexResult::kBusy:
+      return Refuse(
+          out, reply_to, request,
+          ServerBusyError("raft read queue full", config_->busy_backoff_ms));
+    case raft::ReadIndexResult::kInvalid:
+      RS_CHECK(false) << "a read context is never empty";
+  }
+}
+
+void Peer::Send(const raft::Message& message, PeerOutput& out) {
+  const meta::Peer* to = FindPeer(region_, message.to());
+  if (to == nullptr) {
+    // Raft addresses only members; a member missing from the meta is a
+    // membership change this store has not applied yet. Raft retransmits.
+    ++out.counters->messages_dropped;
+    return;
+  }
+  RaftMessage envelope;
+  envelope.set_region_id(region_.id());
+  *envelope.mutable_from_peer() = self_;
+  *envelope.mutable_to_peer() = *to;
+  *envelope.mutable_region_epoch() = region_.epoch();
+  *envelope.mutable_message() = message;
+  envelope.set_start_key(region_.start_key());
+  envelope.set_end_key(region_.end_key());
+  if (!out.outbox->Add(to->store_id(), std::move(envelope))) {
+    ++out.counters->messages_dropped;
+  }
+}
+
+bool Peer::BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
+                      PeerOutput& out) {
+  RS_CHECK(!ready.snapshot.has_value())
+      << "region " << region_.id()
+      << ": raft snapshots are not produced by this store yet (no log GC)";
+  for (raft::Message& m : ready.messages) {
+    if (MaySendBeforeWrite(m)) {
+      Send(m, out);
+    } else {
+      held->push_back(std::move(m));
+    }
+  }
+  ready.messages.clear();
+  if (ready.soft_state.has_value()) OnSoftState(*ready.soft_state, out);
+  for (const raft::ReadState& rs : ready.read_states) {
+    uint64_t id = 0;
+    if (!absl::SimpleAtoi(rs.context, &id)) continue;
+    auto it = pending_reads_.find(id);
+    if (it == pending_reads_.end()) continue;  // dropped: its client left
+    it->second.read_index = rs.index;
+    it->second.confirmed = true;
+  }
+  ApplyCommitted(ready.committed_entries, out);
+  return !ready.entries.empty() || ready.hard_state.has_value();
+}
+
+void Peer::FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
+                       PeerOutput& out) {
+  if (!ready.entries.empty()) {
+    RS_CHECK(storage_->Append(std::move(ready.entries)).ok());
+    ready.entries.clear();
+  }
+  if (ready.hard_state.has_value()) storage_->SetHardState(*ready.hard_state);
+  for (const raft::Message& m : held) Send(m, out);
+  ServeReads(out);
+  raw_->Advance(ready);
+}
+
+void Peer::OnSoftState(const raft::SoftState& soft, PeerOutput& out) {
+  const bool leader = soft.role == raft::Role::kLeader;
+  if (!leader && was_leader_) {
+    // Raft drops the reads it had not confirmed when it steps down; answer
+    // them so their clients go to the new leader.
+    for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+      if (it->second.confirmed) {
+        ++it;
+        continue;
+      }
+      Refuse(out, it->second.reply_to, it->second.request,
+             NotLeaderError(region_.id(), LeaderPeer()));
+      it = pending_reads_.erase(it);
+    }
+  }
+  was_leader_ = leader;
+}
+
+void Peer::ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out) {
+  for (const raft::Entry& entry : entries) {
+    RS_CHECK_EQ(entry.type(), raft::ENTRY_TYPE_NORMAL)
+        << "region " << region_.id() << " index " << entry.index()
+        << ": this store proposes no membership changes yet";
+    command::CommandResult result;
+    if (entry.data().empty()) {
+      kv_->ApplyEmpty(entry.index());
+    } else {
+      absl::StatusOr<command::CommandResult> applied =
+          kv_->ApplyEntry(entry.index(), entry.data());
+      // Only this store's own encoder writes commands, and the log is
+      // checksummed: an undecodable committed entry is a broken invariant.
+      RS_CHECK(applied.ok())
+          << "region " << region_.id() << " index " << entry.index() << ": "
+          << applied.status().ToString();
+      result = *std::move(applied);
+      ++out.counters->writes_applied;
+    }
+    Answer(entry, result, out);
+  }
+}
+
+void Peer::Answer(const raft::Entry& entry,
+                  const command::CommandResult& result, PeerOutput& out) {
+  // Proposals at indexes below this one were overwritten by another
+  // leader's entries before applying: they never apply.
+  auto it = pending_writes_.begin();
+  while (it != pending_writes_.end() && it->first <= entry.index()) {
+    const PendingWrite pending = it->second;
+    const bool mine =
+        it->first == entry.index() && pending.term == entry.term();
+    it = pending_writes_.erase(it);
+    --out.counters->proposals_in_flight;
+    if (mine) {
+      kv::KvResponse response =
+          WriteResponse(pending.kind, pending.request_id, result);
+      if (result.outcome() == command::OUTCOME_APPLIED) {
+        SetServedBy(region_, raw_->raft().term(), &response);
+      }
+      Reply(out, pending.reply_to, std::move(response));
+      continue;
+    }
+    kv::KvRequest shape;
+    shape.set_request_id(pending.request_id);
+    if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
+    if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
+    if (pending.kind == kv::KvRequest::kCompareAndSwap) {
+      shape.mutable_compare_and_swap();
+    }
+    kv::Error error = NotLeaderError(region_.id(), LeaderPeer());
+    error.set_message("proposal lost to a leader change; it did not apply");
+    Refuse(out, pending.reply_to, shape, std::move(error));
+  }
+}
+
+void Peer::ServeReads(PeerOutput& out) {
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    const PendingRead& read = it->second;
+    if (!read.confirmed || read.read_index > kv_->applied_index()) {
+      ++it;
+      continue;
+    }
+    ++out.counters->reads_served;
+    Reply(out, read.reply_to, ServeRead(read.request));
+    it = pending_reads_.erase(it);
+  }
+}
+
+kv::KvResponse Peer::ServeRead(const kv::KvRequest& request) const {
+  kv::KvResponse response;
+  response.set_request_id(request.request_id());
+  if (request.has_get()) {
+    const std::optional<std::string> value = kv_->Get(request.get().key());
+    response.mutable_get()->set_found(value.has_value());
+    if (value.has_value()) response.mutable_get()->set_value(*value);
+  } else {
+    RS_CHECK(request.has_scan());
+    const kv::ScanRequest& scan = request.scan();
+    // Clamped to this region: the client continues in the next one.
+    std::string end = scan.end_key();
+    if (!region_.end_key().empty() &&
+        (end.empty() || region_.end_key() < end)) {
+      end = region_.end_key();
+    }
+    const kv::ScanResult result =
+        kv_->Scan(scan.start_key(), end, scan.limit());
+    kv::ScanResponse* out = response.mutable_scan();
+    for (const auto& [key, value] : result.pairs) {
+      kv::KvPair* pair = out->add_pairs();
+      pair->set_key(key);
+      pair->set_value(value);
+    }
+    out->set_more(result.more);
+  }
+  SetServedBy(region_, raw_->raft().term(), &response);
+  return response;
+}
+
+void Peer::DropStaleReads() {
+  // A read whose ReadIndex round never completes (its leader was cut off
+  // and the heartbeat answers never came) is forgotten once its client has
+  // surely given up.
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (!it->second.confirmed &&
+        it->second.since_tick + config_->read_wait_ticks_max < ticks_) {
+      it = pending_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace raftstore::store

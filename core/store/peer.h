@@ -1,0 +1,184 @@
+// One region's replica on a store: a raft group member (RawNode over a
+// MemoryStorage holding the live log) applying the region's KV commands
+// (core/kv), with the client writes it proposed and the reads it is
+// confirming. The Store (store.h) owns its peers, routes requests and
+// messages to them, and batches what their Readies ask for; a Peer never
+// writes, sends or replies itself: it fills a PeerOutput.
+//
+// A Ready is handled in two phases so that the store can put many peers'
+// writes into one WAL write:
+//   BeginReady: messages that may leave before the write (a leader's appends
+//     and heartbeats, thesis 10.2.1) go to the outbox, the others are held;
+//     committed entries are applied (they are durable on a quorum: duty 3 of
+//     core/raft/raw_node.h); read states are recorded.
+//   FinishReady, once the Ready's entries and hard state are durable (or at
+//     once when it has none): the entries join the MemoryStorage, the held
+//     messages leave, reads whose index is applied are served, Advance.
+//
+// Client writes are answered when their index applies (the command's result)
+// or when that index is taken by another term's entry (NotLeader: the
+// attempt certainly did not apply). Reads are served by the leader only,
+// after a ReadIndex round (or under its lease, StoreConfig::lease_reads) and
+// once applied reaches the read index; a leader that steps down fails the
+// reads it had not confirmed, and a deposed leader never serves one.
+//
+// Thread-safety: none; used by its store's thread.
+#ifndef RAFTSTORE_CORE_STORE_PEER_H_
+#define RAFTSTORE_CORE_STORE_PEER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/base/rng.h"
+#include "core/kv/kv_state_machine.h"
+#include "core/raft/log/memory_storage.h"
+#include "core/raft/raw_node.h"
+#include "core/storage/wal/wal_options.h"
+#include "core/store/store_config.h"
+#include "core/store/store_effects.h"
+#include "proto/kvrpc.pb.h"
+#include "proto/region.pb.h"
+#include "proto/store.pb.h"
+
+namespace raftstore::store {
+
+// Counters a store keeps over all its peers.
+struct StoreCounters {
+  // Client writes proposed and not yet answered, over every peer.
+  size_t proposals_in_flight = 0;
+  uint64_t proposals = 0;
+  uint64_t writes_applied = 0;
+  uint64_t reads_served = 0;
+  uint64_t busy_refusals = 0;
+  uint64_t not_leader_refusals = 0;
+  // Raft messages the outbox or a missing peer meta made us drop.
+  uint64_t messages_dropped = 0;
+};
+
+// Where a peer puts what it wants done. Not owned.
+struct PeerOutput {
+  Outbox* outbox = nullptr;
+  std::vector<ClientReply>* replies = nullptr;
+  StoreCounters* counters = nullptr;
+};
+
+// How a peer starts.
+struct PeerSetup {
+  const StoreConfig* config = nullptr;  // not owned; outlives the peer
+  meta::Region region;
+  // The raft state the WAL recovered for this region (empty for a region
+  // that has never written). With no snapshot recorded, the log starts from
+  // the region's bootstrap membership: its peers, as voters or learners.
+  storage::WalGroupState recovered;
+  Rng rng{0};
+};
+
+// What tools and tests see of a peer.
+struct PeerStatus {
+  uint64_t region_id = 0;
+  uint64_t peer_id = 0;
+  raft::Role role = raft::Role::kFollower;
+  uint64_t term = 0;
+  uint64_t leader_peer_id = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  uint64_t kv_digest = 0;
+  size_t pending_writes = 0;
+  size_t pending_reads = 0;
+};
+
+class Peer {
+ public:
+  // Errors: kInvalidArgument when the region has no peer on
+  // config->store_id; kDataLoss when the recovered state cannot rebuild a
+  // log (for example entries not following the snapshot); the raft
+  // configuration's errors.
+  static absl::StatusOr<std::unique_ptr<Peer>> Create(PeerSetup setup);
+
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  uint64_t region_id() const { return region_.id(); }
+  uint64_t peer_id() const { return self_.id(); }
+  const meta::Region& region() const { return region_; }
+  bool IsLeader() const;
+  // The leader's peer meta, when known and listed in the region.
+  const meta::Peer* LeaderPeer() const;
+  PeerStatus Status() const;
+
+  void Tick();
+  // A raft message addressed to this peer. kInvalidArgument when its peer
+  // ids do not match this peer and the region's sender, or raft refuses it.
+  absl::Status Step(const RaftMessage& message);
+
+  // A client write routed here (the store checked region, epoch and key).
+  // Answers at once with NotLeader or ServerBusy, or proposes it.
+  void ProposeWrite(uint64_t reply_to, const kv::KvRequest& request,
+                    PeerOutput& out);
+  // A client read (get or scan) routed here.
+  void Read(uint64_t reply_to, const kv::KvRequest& request, PeerOutput& out);
+
+  bool HasReady() const { return raw_->HasReady(); }
+  raft::Ready GetReady() { return raw_->GetReady(); }
+  // Phase one (see the file comment). Returns whether `ready` has records to
+  // write (entries or a hard state); its held-back messages go to `held`.
+  bool BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
+                  PeerOutput& out);
+  // Phase two, once the records are durable (or when there were none).
+  void FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
+                   PeerOutput& out);
+
+ private:
+  struct PendingWrite {
+    uint64_t term = 0;
+    uint64_t reply_to = 0;
+    uint64_t request_id = 0;
+    kv::KvRequest::RequestCase kind = kv::KvRequest::REQUEST_NOT_SET;
+  };
+  struct PendingRead {
+    uint64_t reply_to = 0;
+    kv::KvRequest request;
+    uint64_t since_tick = 0;
+    uint64_t read_index = 0;
+    bool confirmed = false;
+  };
+
+  Peer(PeerSetup setup, meta::Peer self);
+  absl::Status Init(const storage::WalGroupState& recovered);
+  void Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response);
+  void Refuse(PeerOutput& out, uint64_t reply_to, const kv::KvRequest& request,
+              kv::Error error);
+  void Send(const raft::Message& message, PeerOutput& out);
+  void OnSoftState(const raft::SoftState& soft, PeerOutput& out);
+  void ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out);
+  void Answer(const raft::Entry& entry, const command::CommandResult& result,
+              PeerOutput& out);
+  void ServeReads(PeerOutput& out);
+  kv::KvResponse ServeRead(const kv::KvRequest& request) const;
+  void DropStaleReads();
+
+  const StoreConfig* config_;
+  meta::Region region_;
+  meta::Peer self_;
+  Rng rng_;
+  std::unique_ptr<raft::MemoryStorage> storage_;
+  std::unique_ptr<kv::KvStateMachine> kv_;
+  std::unique_ptr<raft::RawNode> raw_;
+  uint64_t ticks_ = 0;
+  bool was_leader_ = false;
+  absl::btree_map<uint64_t, PendingWrite> pending_writes_;
+  absl::btree_map<uint64_t, PendingRead> pending_reads_;
+  uint64_t next_read_ = 0;
+};
+
+}  // namespace raftstore::store
+
+#endif  // RAFTSTORE_CORE_STORE_PEER_H_

@@ -1,0 +1,363 @@
+#include "core/store/store.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/check.h"
+#include "core/store/region_state.h"
+#include "core/store/requests.h"
+
+namespace raftstore::store {
+namespace {
+
+// Readies one peer may hand out in a row within one TakeEffects when none of
+// them writes (each consumes raft state, so this is a safety bound only).
+constexpr int kReadiesPerPeerMax = 64;
+
+absl::Status Corrupt(uint64_t region_id, const absl::Status& status) {
+  return absl::DataLossError(
+      absl::StrCat("manifest region ", region_id, ": ", status.message()));
+}
+
+// A write must name its session (thesis 6.3): refused here, before it takes
+// a log slot, rather than by the state machine after.
+bool ValidSession(const kv::RequestHeader& header, kv::Error* error) {
+  if (header.client_id() == 0 || header.sequence() == 0) {
+    error->set_message(
+        "a write needs a nonzero client_id and sequence (its session)");
+    return false;
+  }
+  if (header.first_incomplete_sequence() > header.sequence()) {
+    error->set_message(absl::StrCat(
+        "first_incomplete_sequence ", header.first_incomplete_sequence(),
+        " exceeds the sequence ", header.sequence()));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<manifest::RegionRecord> BootstrapRecords(
+    const std::vector<meta::Region>& regions) {
+  std::vector<manifest::RegionRecord> records;
+  records.reserve(regions.size());
+  for (const meta::Region& region : regions) {
+    manifest::RegionRecord& record = records.emplace_back();
+    record.set_region_id(region.id());
+    record.mutable_local_state()->set_format_version(1);
+    *record.mutable_local_state()->mutable_region() = region;
+    record.mutable_local_state()->set_state(meta::REGION_STATE_RUNNING);
+  }
+  return records;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreConfig& config, StoreRecovery recovery, Rng rng,
+    const std::vector<RegionHooks*>& hooks) {
+  if (absl::Status status = config.Validate(); !status.ok()) return status;
+  std::unique_ptr<Store> store(new Store(config, rng));
+  for (RegionHooks* hook : hooks) {
+    if (absl::Status status = store->catalog_.AddHooks(hook); !status.ok()) {
+      return status;
+    }
+  }
+  if (absl::Status status = store->Load(std::move(recovery)); !status.ok()) {
+    return status;
+  }
+  return store;
+}
+
+Store::Store(const StoreConfig& config, Rng rng)
+    : config_(config),
+      rng_(rng),
+      catalog_(RegionCatalogConfig{config.regions_max}),
+      outbox_(config.cluster_id, config.store_id,
+              config.messages_per_store_max) {}
+
+Store::~Store() = default;
+
+absl::Status Store::Load(StoreRecovery recovery) {
+  std::vector<manifest::RegionRecord>& records = recovery.regions;
+  std::sort(
+      records.begin(), records.end(),
+      [](const manifest::RegionRecord& a, const manifest::RegionRecord& b) {
+        return a.region_id() < b.region_id();
+      });
+  for (const manifest::RegionRecord& record : records) {
+    const meta::Region& region = record.local_state().region();
+    if (region.id() != record.region_id()) {
+      return Corrupt(record.region_id(),
+                     absl::InvalidArgumentError(
+                         absl::StrCat("its meta names region ", region.id())));
+    }
+    const meta::RegionState state = record.local_state().state();
+    if (absl::Status s = catalog_.Insert(region); !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+    if (state == meta::REGION_STATE_NEW) continue;
+    if (absl::Status s =
+            catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING);
+        !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+    if (state == meta::REGION_STATE_RUNNING) {
+      storage::WalGroupState group;
+      if (auto it = recovery.groups.find(region.id());
+          it != recovery.groups.end()) {
+        group = std::move(it->second);
+        recovery.groups.erase(it);
+      }
+      if (absl::Status s = StartPeer(region, std::move(group)); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (absl::Status s = catalog_.Transition(region.id(), state); !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+  }
+  if (!recovery.groups.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "the WAL holds raft state for region ", recovery.groups.begin()->first,
+        ", which the manifest does not list as running on store ",
+        config_.store_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::StartPeer(const meta::Region& region,
+                              storage::WalGroupState recovered) {
+  PeerSetup setup;
+  setup.config = &config_;
+  setup.region = region;
+  setup.recovered = std::move(recovered);
+  setup.rng = rng_.Fork();
+  absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
+  if (!peer.ok()) {
+    return absl::DataLossError(absl::StrCat("store ", config_.store_id, ": ",
+                                            peer.status().message()));
+  }
+  peers_[region.id()] = *std::move(peer);
+  RS_CHECK(catalog_.NotifyPeerStart(region.id()).ok());
+  return absl::OkStatus();
+}
+
+Peer* Store::FindPeer(uint64_t region_id) const {
+  auto it = peers_.find(region_id);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+PeerOutput Store::Output() {
+  return PeerOutput{&outbox_, &replies_, &stats_.peers};
+}
+
+void Store::Tick() {
+  ++stats_.ticks;
+  for (auto& [id, peer] : peers_) peer->Tick();
+}
+
+absl::Status Store::Receive(const RaftMessageBatch& batch) {
+  ++stats_.batches_received;
+  absl::Status refused;
+  if (batch.cluster_id() != config_.cluster_id) {
+    refused = absl::InvalidArgumentError(
+        absl::StrCat("message batch from store ", batch.from_store_id(),
+                     " belongs to cluster ", batch.cluster_id(), ", not ",
+                     config_.cluster_id));
+  } else if (batch.to_store_id() != config_.store_id) {
+    refused = absl::InvalidArgumentError(
+        absl::StrCat("message batch from store ", batch.from_store_id(),
+                     " is addressed to store ", batch.to_store_id(),
+                     ", not this store ", config_.store_id));
+  } else if (static_cast<size_t>(batch.messages_size()) >
+             config_.messages_per_batch_max) {
+    refused = absl::InvalidArgumentError(absl::StrCat(
+        "message batch from store ", batch.from_store_id(), " carries ",
+        batch.messages_size(), " messages, more than messages_per_batch_max ",
+        config_.messages_per_batch_max));
+  }
+  if (!refused.ok()) {
+    ++stats_.batches_refused;
+    return refused;
+  }
+  for (const RaftMessage& message : batch.messages()) {
+    ++stats_.messages_received;
+    Peer* peer = FindPeer(message.region_id());
+    if (peer == nullptr || message.to_peer().store_id() != config_.store_id ||
+        !peer->Step(message).ok()) {
+      ++stats_.messages_refused;
+    }
+  }
+  return absl::OkStatus();
+}
+
+Peer* Store::Route(const kv::KvRequest& request, kv::Error* error) const {
+  const kv::RequestHeader& header = HeaderOf(request);
+  const std::string_view key = RoutingKey(request);
+  std::optional<meta::Region> region;
+  if (header.region_id() == 0) {
+    region = catalog_.FindByKey(key);
+  } else {
+    absl::StatusOr<RegionRecord> record = catalog_.Get(header.region_id());
+    if (record.ok() && OwnsRange(record->state)) region = record->region;
+  }
+  if (!region.has_value()) {
+    *error = RegionNotFoundError(header.region_id());
+    return nullptr;
+  }
+  const bool epoch_given = header.region_epoch().version() != 0 ||
+                           header.region_epoch().conf_version() != 0;
+  if (epoch_given &&
+      header.region_epoch().version() != region->epoch().version()) {
+    kv::EpochNotMatch* stale = error->mutable_epoch_not_match();
+    *stale->add_current_regions() = *region;
+    std::optional<meta::Region> holder = catalog_.FindByKey(key);
+    if (holder.has_value() && holder->id() != region->id()) {
+      *stale->add_current_regions() = *holder;
+    }
+    error->set_message("the request's region epoch is stale");
+    return nullptr;
+  }
+  if (!KeyInRegion(key, *region)) {
+    *error = KeyNotInRegionError(key, *region);
+    return nullptr;
+  }
+  Peer* peer = FindPeer(region->id());
+  if (peer == nullptr) *error = RegionNotFoundError(region->id());
+  return peer;
+}
+
+void Store::Submit(uint64_t reply_to, const kv::KvRequest& request) {
+  ++stats_.requests;
+  if (request.request_case() == kv::KvRequest::REQUEST_NOT_SET) {
+    kv::Error error;
+    error.set_message("the request carries no operation");
+    replies_.push_back(ClientReply{reply_to, ErrorResponse(request, error)});
+    return;
+  }
+  kv::Error error;
+  if (IsWrite(request) && !ValidSession(HeaderOf(request), &error)) {
+    replies_.push_back(
+        ClientReply{reply_to, ErrorResponse(request, std::move(error))});
+    return;
+  }
+  Peer* peer = Route(request, &error);
+  if (peer == nullptr) {
+    ++stats_.routing_refusals;
+    replies_.push_back(
+        ClientReply{reply_to, ErrorResponse(request, std::move(error))});
+    return;
+  }
+  PeerOutput out = Output();
+  if (!IsWrite(request)) {
+    peer->Read(reply_to, request, out);
+    return;
+  }
+  if (stats_.peers.proposals_in_flight >= config_.store_proposals_max) {
+    ++stats_.peers.busy_refusals;
+    replies_.push_back(ClientReply{
+        reply_to,
+        ErrorResponse(request,
+                      ServerBusyError("store has too many proposals in flight",
+                                      config_.busy_backoff_ms))});
+    return;
+  }
+  peer->ProposeWrite(reply_to, request, out);
+}
+
+void Store::CollectReadies() {
+  PeerOutput out = Output();
+  for (auto& [id, peer] : peers_) {
+    for (int i = 0; i < kReadiesPerPeerMax && peer->HasReady(); ++i) {
+      raft::Ready ready = peer->GetReady();
+      std::vector<raft::Message> held;
+      if (peer->BeginReady(ready, &held, out)) {
+        parked_.push_back(
+            Parked{peer.get(), std::move(ready), std::move(held)});
+        break;  // its next Ready waits for this one's write
+      }
+      peer->FinishReady(ready, held, out);
+    }
+  }
+}
+
+StoreEffects Store::TakeEffects() {
+  StoreEffects effects;
+  if (in_flight_token_ == 0) {
+    CollectReadies();
+    if (!parked_.empty()) {
+      in_flight_token_ = ++next_token_;
+      WriteBatch& write = effects.write;
+      write.token = in_flight_token_;
+      // parked_ no longer grows: the spans into its entries stay valid
+      // until OnPersisted.
+      for (const Parked& parked : parked_) {
+        RegionWrite& region = write.regions.emplace_back();
+        region.region_id = parked.peer->region_id();
+        region.entries = std::span<const raft::Entry>(parked.ready.entries);
+        region.hard_state = parked.ready.hard_state;
+        write.must_sync = write.must_sync || parked.ready.must_sync;
+      }
+      ++stats_.writes;
+      if (write.must_sync) ++stats_.synced_writes;
+      stats_.entries_written += write.entry_count();
+    }
+  }
+  outbox_.Flush(&effects.messages);
+  for (const RaftMessageBatch& batch : effects.messages) {
+    ++stats_.batches_sent;
+    stats_.messages_sent += batch.messages_size();
+  }
+  effects.replies = std::move(replies_);
+  replies_.clear();
+  return effects;
+}
+
+void Store::OnPersisted(uint64_t token) {
+  RS_CHECK_NE(token, 0U);
+  RS_CHECK_EQ(token, in_flight_token_)
+      << "store " << config_.store_id << ": OnPersisted for write " << token
+      << " but the write in flight is " << in_flight_token_;
+  PeerOutput out = Output();
+  for (Parked& parked : parked_) {
+    parked.peer->FinishReady(parked.ready, parked.held, out);
+  }
+  parked_.clear();
+  in_flight_token_ = 0;
+}
+
+std::optional<PeerStatus> Store::GetPeerStatus(uint64_t region_id) const {
+  const Peer* peer = FindPeer(region_id);
+  if (peer == nullptr) return std::nullopt;
+  return peer->Status();
+}
+
+std::vector<PeerStatus> Store::PeerStatuses() const {
+  std::vector<PeerStatus> statuses;
+  statuses.reserve(peers_.size());
+  for (const auto& [id, peer] : peers_) statuses.push_back(peer->Status());
+  return statuses;
+}
+
+StoreStats Store::stats() const { return stats_; }
+
+bool Store::HasWork() const {
+  if (!replies_.empty() || outbox_.queued() > 0) return true;
+  if (in_flight_token_ != 0) return false;
+  for (const auto& [id, peer] : peers_) {
+    if (peer->HasReady()) return true;
+  }
+  return false;
+}
+
+}  // namespace raftstore::store

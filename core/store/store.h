@@ -1,0 +1,177 @@
+// The store: one per node, holding one peer (raft replica) per region it
+// serves. Pure and deterministic: it owns no WAL, disk, socket or clock. A
+// driver (the simulator's node, the runtime's libuv loop) feeds it inputs and
+// carries out the StoreEffects it returns (store_effects.h has the order
+// rules):
+//
+//   auto store = Store::Open(config, recovery, rng, hooks);
+//   loop:
+//     store->Tick();                       // every tick interval
+//     store->Receive(batch);               // from another store
+//     store->Submit(reply_to, request);    // from a client
+//     store->OnPersisted(token);           // the write is durable
+//     StoreEffects fx = store->TakeEffects();
+//     if (!fx.write.empty()) { AppendToWal(fx.write, wal); wal->Sync();
+//                              ... later: store->OnPersisted(fx.write.token); }
+//     send fx.messages; answer fx.replies;
+//
+// Start. Open rebuilds the region catalog from the manifest's records and
+// one peer per live region from what the WAL recovered for it; the driver
+// opened both (core/storage) and passes their contents in StoreRecovery.
+//
+// The Ready pipeline. TakeEffects collects the Readies of every peer that
+// has one, in region-id order: messages that may leave early and replies go
+// out at once; the records of all of them form one WriteBatch (one WAL write
+// and at most one fdatasync for all regions: group commit). One write is in
+// flight at a time; Readies arising meanwhile wait and join the next batch.
+// OnPersisted completes every peer in the batch (its held messages leave).
+// Raft messages to one destination store leave as one RaftMessageBatch per
+// TakeEffects.
+//
+// Requests. A client request is routed by its header's region id (or, when
+// 0, by its key) and answered with a typed error when it cannot be served
+// here: RegionNotFound (no live region of that id here, or no region holding
+// the key), EpochNotMatch (the request's epoch version is not the region's;
+// the error carries the current meta), KeyNotInRegion, NotLeader (with the
+// leader's peer when known), ServerBusy (a bound; see StoreConfig). Writes
+// are answered when applied, reads once confirmed by ReadIndex (or the lease)
+// and applied.
+//
+// Thread-safety: none; one thread drives a store.
+#ifndef RAFTSTORE_CORE_STORE_STORE_H_
+#define RAFTSTORE_CORE_STORE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/base/rng.h"
+#include "core/storage/wal/wal_options.h"
+#include "core/store/peer.h"
+#include "core/store/region_catalog.h"
+#include "core/store/store_config.h"
+#include "core/store/store_effects.h"
+#include "proto/kvrpc.pb.h"
+#include "proto/manifest.pb.h"
+#include "proto/store.pb.h"
+
+namespace raftstore::store {
+
+// What the driver recovered from the store's durable state.
+struct StoreRecovery {
+  // Manifest::regions(), in any order.
+  std::vector<manifest::RegionRecord> regions;
+  // Wal::TakeRecovered().
+  absl::btree_map<uint64_t, storage::WalGroupState> groups;
+};
+
+// The manifest records of a brand-new store: each region Running, with no
+// log yet. A driver bootstrapping a cluster writes them (with the store's
+// identity) as the manifest's first edit, then Opens the store.
+std::vector<manifest::RegionRecord> BootstrapRecords(
+    const std::vector<meta::Region>& regions);
+
+struct StoreStats {
+  uint64_t ticks = 0;
+  uint64_t batches_received = 0;
+  uint64_t messages_received = 0;
+  // Batches refused whole (wrong cluster or store, too many messages) and
+  // messages refused one by one (unknown or removed region, a mismatched
+  // envelope, raft's refusal).
+  uint64_t batches_refused = 0;
+  uint64_t messages_refused = 0;
+  uint64_t batches_sent = 0;
+  uint64_t messages_sent = 0;
+  uint64_t writes = 0;         // WriteBatches handed out
+  uint64_t synced_writes = 0;  // of which must_sync
+  uint64_t entries_written = 0;
+  uint64_t requests = 0;
+  uint64_t routing_refusals =
+      0;  // RegionNotFound, EpochNotMatch, KeyNotInRegion
+  StoreCounters peers;
+};
+
+class Store {
+ public:
+  // Errors: kInvalidArgument for a bad config; kDataLoss when the recovered
+  // state contradicts itself (a region record that is invalid or overlaps
+  // another, WAL state for a region the manifest does not list, a log that
+  // cannot be rebuilt), naming the region; a hook refused by the chain.
+  // `hooks` (not owned; they must outlive the store) are chained after the
+  // built-in RegionMetrics before the catalog is loaded, so they see every
+  // region's first update and every peer start.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreConfig& config, StoreRecovery recovery, Rng rng,
+      const std::vector<RegionHooks*>& hooks = {});
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  // One logical clock tick for every peer.
+  void Tick();
+  // Raft traffic from another store. Returns kInvalidArgument (and steps
+  // nothing) for a batch of another cluster, for another store, or larger
+  // than messages_per_batch_max; otherwise OK, with each message that
+  // cannot be delivered counted in stats().messages_refused.
+  absl::Status Receive(const RaftMessageBatch& batch);
+  // A client request; its answer comes in some later StoreEffects' replies
+  // with this reply_to.
+  void Submit(uint64_t reply_to, const kv::KvRequest& request);
+  // The write handed out with `token` is durable (written, and synced if it
+  // had to be). RS_CHECKs that `token` is the write in flight.
+  void OnPersisted(uint64_t token);
+  // Runs the Ready pipeline and returns everything to do now.
+  StoreEffects TakeEffects();
+
+  uint64_t store_id() const { return config_.store_id; }
+  const StoreConfig& config() const { return config_; }
+  const RegionCatalog& catalog() const { return catalog_; }
+  // Status of the local peer of region_id, if it has one.
+  std::optional<PeerStatus> GetPeerStatus(uint64_t region_id) const;
+  // Every local peer's status, ascending region id.
+  std::vector<PeerStatus> PeerStatuses() const;
+  StoreStats stats() const;
+  bool write_in_flight() const { return in_flight_token_ != 0; }
+  // Whether TakeEffects would have anything to do (a Ready, queued messages
+  // or replies) apart from the write in flight.
+  bool HasWork() const;
+
+ private:
+  struct Parked {
+    Peer* peer = nullptr;
+    raft::Ready ready;
+    std::vector<raft::Message> held;
+  };
+
+  explicit Store(const StoreConfig& config, Rng rng);
+  absl::Status Load(StoreRecovery recovery);
+  absl::Status StartPeer(const meta::Region& region,
+                         storage::WalGroupState recovered);
+  Peer* FindPeer(uint64_t region_id) const;
+  // Routing: the live peer that must serve `request`, or the error to answer.
+  Peer* Route(const kv::KvRequest& request, kv::Error* error) const;
+  void CollectReadies();
+  PeerOutput Output();
+
+  const StoreConfig config_;
+  Rng rng_;
+  RegionCatalog catalog_;
+  absl::btree_map<uint64_t, std::unique_ptr<Peer>> peers_;
+  Outbox outbox_;
+  std::vector<ClientReply> replies_;
+  // The write in flight: its token (0 if none) and the Readies it holds.
+  uint64_t in_flight_token_ = 0;
+  uint64_t next_token_ = 0;
+  std::vector<Parked> parked_;
+  StoreStats stats_;
+};
+
+}  // namespace raftstore::store
+
+#endif  // RAFTSTORE_CORE_STORE_STORE_H_

@@ -1,0 +1,70 @@
+// The configuration of one store (core/store/store.h): its identity, the
+// raft timing its peers share, the KV state machine's bounds, and every bound
+// the store itself keeps (proposals and reads in flight, apply lag, outgoing
+// messages), checked by Validate() before a Store is built.
+//
+// Thread-safety: a plain value.
+#ifndef RAFTSTORE_CORE_STORE_STORE_CONFIG_H_
+#define RAFTSTORE_CORE_STORE_STORE_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "core/kv/kv_config.h"
+
+namespace raftstore::store {
+
+struct StoreConfig {
+  // Who this store is. Both nonzero; a message batch naming another cluster
+  // or another store is refused.
+  uint64_t cluster_id = 0;
+  uint64_t store_id = 0;
+
+  // Raft timing and flow control shared by every peer (core/raft/raft.h).
+  int election_tick = 10;
+  int heartbeat_tick = 2;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  // Reads are served under the leader's lease (CheckQuorum must be on and
+  // clock drift bounded) instead of a ReadIndex heartbeat round.
+  bool lease_reads = false;
+  uint64_t max_size_per_msg_bytes = uint64_t{1} << 20;
+  size_t max_inflight_msgs = 256;
+  uint64_t max_uncommitted_entries_bytes = uint64_t{64} << 20;
+
+  // The state machine of every region.
+  kv::KvConfig kv;
+
+  // Regions this store holds, in every state (RegionCatalogConfig).
+  size_t regions_max = 65536;
+
+  // Backpressure: client writes proposed and not yet answered, per region
+  // and for the whole store; reads waiting for a ReadIndex or for apply,
+  // per region. Past a bound the answer is ServerBusy.
+  size_t region_proposals_max = 1024;
+  size_t store_proposals_max = 16384;
+  size_t region_reads_max = 1024;
+  // Committed entries not yet applied, per region; past it new writes get
+  // ServerBusy so the apply path can catch up.
+  uint64_t apply_lag_entries_max = 4096;
+  // A read not confirmed within this many ticks is dropped (its client has
+  // timed out; the ReadIndex round was lost with a deposed leader).
+  uint64_t read_wait_ticks_max = 200;
+
+  // Raft messages queued for one destination store between two flushes;
+  // beyond it further messages are dropped and counted (raft retransmits).
+  size_t messages_per_store_max = 65536;
+  // Messages one received batch may carry; a larger batch is refused whole.
+  size_t messages_per_batch_max = 65536;
+
+  // The backoff a ServerBusy answer suggests to the client.
+  uint64_t busy_backoff_ms = 10;
+
+  // OK, or kInvalidArgument naming the first field out of range.
+  absl::Status Validate() const;
+};
+
+}  // namespace raftstore::store
+
+#endif  // RAFTSTORE_CORE_STORE_STORE_CONFIG_H_

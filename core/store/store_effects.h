@@ -1,0 +1,108 @@
+// What a store asks its driver to do (core/store/store.h): the one write in
+// flight, the message batches to send, the client replies. And the outbox
+// that gathers raft messages per destination store between two flushes.
+//
+// The order rules, which the store already honours when it fills a
+// StoreEffects (so a driver just follows the fields):
+//   - `write` must be appended to the WAL (AppendToWal), written, synced when
+//     write.must_sync, and only then acknowledged with
+//     Store::OnPersisted(write.token). Messages and replies that had to wait
+//     for it are not in this StoreEffects: they come out after OnPersisted.
+//   - Everything in `messages` and `replies` may be sent at once, even while
+//     `write` is in flight (a leader's appends and heartbeats go out before
+//     its own write: thesis 10.2.1).
+//
+// Thread-safety: plain values; the Outbox belongs to one store.
+#ifndef RAFTSTORE_CORE_STORE_STORE_EFFECTS_H_
+#define RAFTSTORE_CORE_STORE_STORE_EFFECTS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "core/storage/wal/wal.h"
+#include "proto/kvrpc.pb.h"
+#include "proto/raft.pb.h"
+#include "proto/store.pb.h"
+
+namespace raftstore::store {
+
+// A response for the client request the driver submitted with `reply_to`
+// (an opaque number of the driver's: a connection, a simulated endpoint).
+struct ClientReply {
+  uint64_t reply_to = 0;
+  kv::KvResponse response;
+};
+
+// The raft records of one region in a write: its new entries and/or its hard
+// state, in that order (Ready order).
+struct RegionWrite {
+  uint64_t region_id = 0;
+  // Points into the store's own copy of the Ready: valid until
+  // Store::OnPersisted(token) or the store's destruction.
+  std::span<const raft::Entry> entries;
+  std::optional<raft::HardState> hard_state;
+};
+
+// Every region's records of one store-wide write: one WAL write and (when
+// must_sync) one fdatasync for all of them (group commit).
+struct WriteBatch {
+  // 0 when there is nothing to write.
+  uint64_t token = 0;
+  bool must_sync = false;
+  // Ascending region id.
+  std::vector<RegionWrite> regions;
+
+  bool empty() const { return token == 0; }
+  size_t entry_count() const;
+};
+
+// Appends the batch's records to `wal` (buffered: the caller then calls
+// Wal::Sync when batch.must_sync, else Wal::Write). Errors: the Wal's (a
+// poisoned WAL, a bound); the caller must then fail the store (a failed
+// write cannot be retried: docs/wal-format.md).
+absl::Status AppendToWal(const WriteBatch& batch, storage::Wal* wal);
+
+struct StoreEffects {
+  WriteBatch write;
+  // At most one batch per destination store, ascending store id.
+  std::vector<RaftMessageBatch> messages;
+  std::vector<ClientReply> replies;
+
+  bool empty() const {
+    return write.empty() && messages.empty() && replies.empty();
+  }
+};
+
+// Raft messages waiting to leave, grouped by destination store.
+class Outbox {
+ public:
+  // Precondition: both ids nonzero and messages_per_store_max >= 1.
+  Outbox(uint64_t cluster_id, uint64_t from_store_id,
+         size_t messages_per_store_max);
+
+  // Queues `message` for `to_store_id`. Returns false (and counts a drop)
+  // when that store already has messages_per_store_max queued.
+  bool Add(uint64_t to_store_id, RaftMessage message);
+  // Moves every queued batch out, ascending store id.
+  void Flush(std::vector<RaftMessageBatch>* out);
+
+  size_t queued() const { return queued_; }
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  const uint64_t cluster_id_;
+  const uint64_t from_store_id_;
+  const size_t messages_per_store_max_;
+  absl::btree_map<uint64_t, RaftMessageBatch> batches_;
+  size_t queued_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace raftstore::store
+
+#endif  // RAFTSTORE_CORE_STORE_STORE_EFFECTS_H_

@@ -1,0 +1,502 @@
+// The store (core/store/store.h) on the multi-store harness: routing and
+// typed errors, the batched Ready pipeline (one WAL write and sync for many
+// regions, one message batch per destination), reads only at a confirmed
+// leader, exactly-once retries, backpressure, restart from manifest + WAL.
+#include "core/store/store.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/store/store_registry.h"
+#include "gtest/gtest.h"
+#include "proto/kvrpc.pb.h"
+#include "tests/store/store_harness.h"
+
+namespace raftstore::store {
+namespace {
+
+using testing::CasRequest;
+using testing::ErrorOf;
+using testing::GetRequest;
+using testing::MakeRegions;
+using testing::PeerIdOf;
+using testing::PutRequest;
+using testing::ScanRequest;
+using testing::StoreHarness;
+
+StoreConfig TestConfig() {
+  StoreConfig config;
+  config.election_tick = 10;
+  config.heartbeat_tick = 2;
+  return config;
+}
+
+// A key inside region `region` of MakeRegions(count, ...).
+std::string KeyIn(int region, int count, const std::string& suffix = "") {
+  return absl::StrFormat("k%03d", (region - 1) * 1000 / count) + "/" + suffix;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void StartAll(int stores, int regions, const StoreConfig& config,
+                uint64_t seed = 1) {
+    regions_ = regions;
+    harness_ = std::make_unique<StoreHarness>(
+        stores, MakeRegions(regions, stores), config, seed);
+    for (int s = 1; s <= stores; ++s) {
+      ASSERT_TRUE(harness_->Start(static_cast<uint64_t>(s)).ok());
+    }
+    ASSERT_TRUE(harness_->WaitForLeaders());
+  }
+
+  kv::KvResponse MustCall(const kv::KvRequest& request) {
+    std::optional<kv::KvResponse> response = harness_->Call(request);
+    EXPECT_TRUE(response.has_value()) << request.ShortDebugString();
+    return response.value_or(kv::KvResponse());
+  }
+
+  void MustPut(const std::string& key, const std::string& value) {
+    const kv::KvResponse response =
+        MustCall(PutRequest(key, value, ++client_, 1));
+    ASSERT_TRUE(response.has_put()) << response.ShortDebugString();
+    ASSERT_FALSE(response.put().header().has_error())
+        << response.ShortDebugString();
+  }
+
+  std::optional<std::string> MustGet(const std::string& key) {
+    const kv::KvResponse response = MustCall(GetRequest(key));
+    EXPECT_TRUE(response.has_get()) << response.ShortDebugString();
+    EXPECT_FALSE(response.get().header().has_error())
+        << response.ShortDebugString();
+    if (!response.get().found()) return std::nullopt;
+    return response.get().value();
+  }
+
+  // A store following region_id (not its leader).
+  uint64_t FollowerStore(uint64_t region_id, int stores = 3) const {
+    const uint64_t leader = harness_->LeaderStore(region_id);
+    for (int s = 1; s <= stores; ++s) {
+      if (static_cast<uint64_t>(s) != leader) return static_cast<uint64_t>(s);
+    }
+    return 0;
+  }
+
+  std::unique_ptr<StoreHarness> harness_;
+  int regions_ = 0;
+  uint64_t client_ = 1000;
+};
+
+TEST_F(StoreTest, EveryRegionElectsAndServesItsKeys) {
+  StartAll(3, 8, TestConfig());
+  for (int r = 1; r <= 8; ++r) MustPut(KeyIn(r, 8, "a"), absl::StrCat("v", r));
+  for (int r = 1; r <= 8; ++r) {
+    EXPECT_EQ(MustGet(KeyIn(r, 8, "a")), absl::StrCat("v", r));
+    const kv::KvResponse response = MustCall(GetRequest(KeyIn(r, 8, "a")));
+    EXPECT_EQ(response.get().header().region().id(), static_cast<uint64_t>(r));
+    EXPECT_GT(response.get().header().term(), 0U);
+  }
+  EXPECT_EQ(MustGet(KeyIn(3, 8, "missing")), std::nullopt);
+  // Every replica of every region applied the same state.
+  harness_->RunUntil([] { return false; }, 20);
+  for (int r = 1; r <= 8; ++r) {
+    const uint64_t digest =
+        harness_->store(1)->GetPeerStatus(static_cast<uint64_t>(r))->kv_digest;
+    for (uint64_t s = 2; s <= 3; ++s) {
+      EXPECT_EQ(harness_->store(s)
+                    ->GetPeerStatus(static_cast<uint64_t>(r))
+                    ->kv_digest,
+                digest)
+          << "region " << r << " store " << s;
+    }
+  }
+}
+
+TEST_F(StoreTest, RoutingErrorsAreTyped) {
+  StartAll(3, 4, TestConfig());
+  const uint64_t leader = harness_->LeaderStore(2);
+  // Unknown region id.
+  kv::KvRequest request = GetRequest(KeyIn(2, 4));
+  request.mutable_get()->mutable_header()->set_region_id(99);
+  uint64_t token = harness_->Submit(leader, request);
+  harness_->Pump();
+  std::optional<kv::KvResponse> reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(ErrorOf(*reply).region_not_found().region_id(), 99U);
+
+  // A key outside the named region.
+  request.mutable_get()->mutable_header()->set_region_id(2);
+  request.mutable_get()->set_key(KeyIn(4, 4));
+  token = harness_->Submit(leader, request);
+  harness_->Pump();
+  reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_TRUE(ErrorOf(*reply).has_key_not_in_region());
+  EXPECT_EQ(ErrorOf(*reply).key_not_in_region().region_id(), 2U);
+  EXPECT_EQ(ErrorOf(*reply).key_not_in_region().start_key(), "k250");
+  EXPECT_EQ(ErrorOf(*reply).key_not_in_region().end_key(), "k500");
+
+  // A stale epoch: the error carries the current meta.
+  request.mutable_get()->set_key(KeyIn(2, 4));
+  request.mutable_get()->mutable_header()->mutable_region_epoch()->set_version(
+      7);
+  token = harness_->Submit(leader, request);
+  harness_->Pump();
+  reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_TRUE(ErrorOf(*reply).has_epoch_not_match());
+  ASSERT_EQ(ErrorOf(*reply).epoch_not_match().current_regions_size(), 1);
+  EXPECT_EQ(
+      ErrorOf(*reply).epoch_not_match().current_regions(0).epoch().version(),
+      1U);
+
+  // Region id 0 routes by key, and the answer names the region.
+  request.mutable_get()->mutable_header()->Clear();
+  token = harness_->Submit(leader, request);
+  harness_->RunUntil([&] { return false; }, 5);
+  reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_FALSE(reply->get().header().has_error()) << reply->ShortDebugString();
+  EXPECT_EQ(reply->get().header().region().id(), 2U);
+
+  // An empty request and a write without a session are refused.
+  token = harness_->Submit(leader, kv::KvRequest());
+  kv::KvRequest no_session = PutRequest(KeyIn(2, 4), "v", 0, 0);
+  const uint64_t token2 = harness_->Submit(leader, no_session);
+  harness_->Pump();
+  EXPECT_TRUE(harness_->TakeReply(token).has_value());
+  reply = harness_->TakeReply(token2);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_NE(ErrorOf(*reply).message().find("client_id"), std::string::npos);
+}
+
+TEST_F(StoreTest, FollowerAnswersNotLeaderWithTheLeaderPeer) {
+  StartAll(3, 2, TestConfig());
+  const uint64_t leader = harness_->LeaderStore(1);
+  const uint64_t follower = FollowerStore(1);
+  for (const kv::KvRequest& request :
+       {GetRequest(KeyIn(1, 2)), PutRequest(KeyIn(1, 2), "v", 5, 1)}) {
+    const uint64_t token = harness_->Submit(follower, request);
+    harness_->Pump();
+    std::optional<kv::KvResponse> reply = harness_->TakeReply(token);
+    ASSERT_TRUE(reply.has_value());
+    ASSERT_TRUE(ErrorOf(*reply).has_not_leader()) << reply->ShortDebugString();
+    EXPECT_EQ(ErrorOf(*reply).not_leader().region_id(), 1U);
+    EXPECT_EQ(ErrorOf(*reply).not_leader().leader().store_id(), leader);
+    EXPECT_EQ(ErrorOf(*reply).not_leader().leader().id(), PeerIdOf(1, leader));
+  }
+}
+
+TEST_F(StoreTest, OneWalWriteAndSyncCoverManyRegions) {
+  StartAll(3, 16, TestConfig());
+  // The store leading the most regions gets one write for each of them, all
+  // submitted before it runs.
+  std::vector<std::vector<int>> led(4);
+  for (int r = 1; r <= 16; ++r) led[harness_->LeaderStore(r)].push_back(r);
+  uint64_t busiest = 1;
+  for (uint64_t s = 2; s <= 3; ++s) {
+    if (led[s].size() > led[busiest].size()) busiest = s;
+  }
+  ASSERT_GE(led[busiest].size(), 2U);
+  Store* store = harness_->store(busiest);
+  const uint64_t writes_before = store->stats().writes;
+  for (int r : led[busiest]) {
+    store->Submit(1, PutRequest(KeyIn(r, 16, "x"), "v", 77 + r, 1));
+  }
+  StoreEffects effects = store->TakeEffects();
+  ASSERT_FALSE(effects.write.empty());
+  EXPECT_TRUE(effects.write.must_sync);
+  EXPECT_EQ(effects.write.regions.size(), led[busiest].size());
+  EXPECT_EQ(effects.write.entry_count(), led[busiest].size());
+  EXPECT_EQ(store->stats().writes, writes_before + 1);
+  // The leader's appends left before its own write, one batch per follower
+  // store carrying every region's append.
+  ASSERT_EQ(effects.messages.size(), 2U);
+  for (const RaftMessageBatch& batch : effects.messages) {
+    EXPECT_EQ(static_cast<size_t>(batch.messages_size()), led[busiest].size());
+    EXPECT_EQ(batch.from_store_id(), busiest);
+  }
+  // No second write while the first is in flight.
+  store->Submit(2, PutRequest(KeyIn(led[busiest][0], 16, "y"), "v", 500, 1));
+  EXPECT_TRUE(store->TakeEffects().write.empty());
+  EXPECT_TRUE(store->write_in_flight());
+}
+
+TEST_F(StoreTest, RestartRecoversEveryAcknowledgedWrite) {
+  StartAll(3, 4, TestConfig());
+  for (int r = 1; r <= 4; ++r) {
+    for (int i = 0; i < 5; ++i) {
+      MustPut(KeyIn(r, 4, absl::StrCat(i)), absl::StrCat("v", r, ".", i));
+    }
+  }
+  for (uint64_t s = 1; s <= 3; ++s) harness_->Crash(s);
+  for (uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(harness_->Start(s).ok());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (int r = 1; r <= 4; ++r) {
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(MustGet(KeyIn(r, 4, absl::StrCat(i))),
+                absl::StrCat("v", r, ".", i));
+    }
+  }
+  // The catalog came back from the manifest.
+  EXPECT_EQ(harness_->store(2)->catalog().CountByState().region_running, 4U);
+}
+
+TEST_F(StoreTest, CrashedFollowerCatchesUpAfterRestart) {
+  StartAll(3, 2, TestConfig());
+  const uint64_t down = FollowerStore(1);
+  harness_->Crash(down);
+  for (int i = 0; i < 20; ++i) MustPut(KeyIn(1, 2, absl::StrCat(i)), "v");
+  ASSERT_TRUE(harness_->Start(down).ok());
+  const uint64_t leader = harness_->LeaderStore(1);
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        auto mine = harness_->store(down)->GetPeerStatus(1);
+        auto theirs = harness_->store(leader)->GetPeerStatus(1);
+        return mine->applied_index == theirs->applied_index &&
+               mine->kv_digest == theirs->kv_digest;
+      },
+      500));
+}
+
+TEST_F(StoreTest, IsolatedLeaderNeverServesAStaleRead) {
+  StartAll(3, 1, TestConfig());
+  const std::string key = KeyIn(1, 1, "k");
+  MustPut(key, "old");
+  const uint64_t old_leader = harness_->LeaderStore(1);
+  harness_->Isolate(old_leader, true);
+  const uint64_t read = harness_->Submit(old_leader, GetRequest(key));
+  // The others elect a new leader and overwrite the key.
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        for (uint64_t s = 1; s <= 3; ++s) {
+          if (s == old_leader) continue;
+          auto status = harness_->store(s)->GetPeerStatus(1);
+          if (status->role == raft::Role::kLeader) return true;
+        }
+        return false;
+      },
+      500));
+  MustPut(key, "new");
+  harness_->RunUntil([] { return false; }, 100);
+  std::optional<kv::KvResponse> reply = harness_->TakeReply(read);
+  // The leader stepped down (CheckQuorum) and refused the read it had not
+  // confirmed; it never served the old value.
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(ErrorOf(*reply).has_not_leader()) << reply->ShortDebugString();
+  EXPECT_NE(harness_->store(old_leader)->GetPeerStatus(1)->role,
+            raft::Role::kLeader);
+  harness_->Isolate(old_leader, false);
+  EXPECT_EQ(MustGet(key), "new");
+}
+
+TEST_F(StoreTest, RetriedCasAppliesOnce) {
+  StartAll(3, 1, TestConfig());
+  const std::string key = KeyIn(1, 1, "c");
+  MustPut(key, "v1");
+  const kv::KvRequest cas = CasRequest(key, "v1", "v2", 4242, 1);
+  kv::KvResponse first = MustCall(cas);
+  ASSERT_TRUE(first.compare_and_swap().succeeded()) << first.ShortDebugString();
+  // Another writer moves the value on; the retry must not swap again.
+  MustPut(key, "v1");
+  kv::KvResponse retry = MustCall(cas);
+  EXPECT_TRUE(retry.compare_and_swap().succeeded()) << "the first result";
+  EXPECT_EQ(MustGet(key), "v1");
+  // A new sequence of the same session is a new command.
+  kv::KvResponse next = MustCall(CasRequest(key, "v1", "v3", 4242, 2));
+  EXPECT_TRUE(next.compare_and_swap().succeeded());
+  EXPECT_EQ(MustGet(key), "v3");
+}
+
+TEST_F(StoreTest, ScanIsClampedToTheServingRegion) {
+  StartAll(3, 2, TestConfig());
+  for (int r = 1; r <= 2; ++r) {
+    for (int i = 0; i < 3; ++i) MustPut(KeyIn(r, 2, absl::StrCat(i)), "v");
+  }
+  const kv::KvResponse response = MustCall(ScanRequest("", "", 100));
+  ASSERT_TRUE(response.has_scan()) << response.ShortDebugString();
+  ASSERT_EQ(response.scan().pairs_size(), 3);
+  EXPECT_EQ(response.scan().pairs(0).key(), KeyIn(1, 2, "0"));
+  EXPECT_EQ(response.scan().header().region().id(), 1U);
+  EXPECT_EQ(response.scan().header().region().end_key(), "k500");
+  const kv::KvResponse limited = MustCall(ScanRequest(KeyIn(2, 2), "", 2));
+  EXPECT_EQ(limited.scan().pairs_size(), 2);
+  EXPECT_TRUE(limited.scan().more());
+}
+
+TEST_F(StoreTest, ProposalsBeyondTheRegionBoundAreServerBusy) {
+  StoreConfig config = TestConfig();
+  config.region_proposals_max = 2;
+  StartAll(3, 1, config);
+  const uint64_t leader = harness_->LeaderStore(1);
+  // Cut the leader off so nothing commits; its proposals stay in flight.
+  harness_->Isolate(leader, true);
+  std::vector<uint64_t> tokens;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    tokens.push_back(harness_->Submit(
+        leader, PutRequest(KeyIn(1, 1, "b"), "v", 900 + i, 1)));
+  }
+  harness_->Pump();
+  EXPECT_FALSE(harness_->TakeReply(tokens[0]).has_value());
+  EXPECT_FALSE(harness_->TakeReply(tokens[1]).has_value());
+  std::optional<kv::KvResponse> third = harness_->TakeReply(tokens[2]);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_TRUE(ErrorOf(*third).has_server_busy());
+  EXPECT_GT(ErrorOf(*third).server_busy().backoff_ms(), 0U);
+  EXPECT_EQ(harness_->store(leader)->stats().peers.proposals_in_flight, 2U);
+  EXPECT_EQ(harness_->store(leader)->stats().peers.busy_refusals, 1U);
+}
+
+TEST_F(StoreTest, LostProposalIsAnsweredNotLeader) {
+  StartAll(3, 1, TestConfig());
+  const uint64_t old_leader = harness_->LeaderStore(1);
+  harness_->Isolate(old_leader, true);
+  const uint64_t token =
+      harness_->Submit(old_leader, PutRequest(KeyIn(1, 1, "l"), "lost", 31, 1));
+  harness_->Pump();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        const uint64_t l = harness_->LeaderStore(1);
+        return l != 0 && l != old_leader;
+      },
+      500));
+  MustPut(KeyIn(1, 1, "l"), "won");
+  harness_->Isolate(old_leader, false);
+  // Once the old leader learns the new log, its proposal's index holds
+  // another term's entry: a certain failure, answered as such.
+  std::optional<kv::KvResponse> reply;
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        reply = harness_->TakeReply(token);
+        return reply.has_value();
+      },
+      300));
+  ASSERT_TRUE(ErrorOf(*reply).has_not_leader()) << reply->ShortDebugString();
+  EXPECT_NE(ErrorOf(*reply).message().find("did not apply"), std::string::npos);
+  EXPECT_EQ(harness_->store(old_leader)->stats().peers.proposals_in_flight, 0U);
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "l")), "won");
+}
+
+TEST_F(StoreTest, LeaseReadsServeWithoutAHeartbeatRound) {
+  StoreConfig config = TestConfig();
+  config.lease_reads = true;
+  StartAll(3, 2, config);
+  MustPut(KeyIn(2, 2, "z"), "lease");
+  EXPECT_EQ(MustGet(KeyIn(2, 2, "z")), "lease");
+}
+
+TEST(StoreBadInputTest, ReceiveRefusesBatchesForAnotherClusterOrStore) {
+  StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 3);
+  ASSERT_TRUE(harness.Start(1).ok());
+  Store* store = harness.store(1);
+  RaftMessageBatch batch;
+  batch.set_cluster_id(testing::kClusterId + 1);
+  batch.set_to_store_id(1);
+  EXPECT_EQ(store->Receive(batch).code(), absl::StatusCode::kInvalidArgument);
+  batch.set_cluster_id(testing::kClusterId);
+  batch.set_to_store_id(2);
+  EXPECT_EQ(store->Receive(batch).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->stats().batches_refused, 2U);
+  // A message for an unknown region, or with a forged envelope, is counted
+  // and skipped.
+  batch.set_to_store_id(1);
+  RaftMessage* message = batch.add_messages();
+  message->set_region_id(9);
+  RaftMessage* forged = batch.add_messages();
+  forged->set_region_id(1);
+  forged->mutable_to_peer()->set_id(PeerIdOf(1, 1));
+  forged->mutable_to_peer()->set_store_id(1);
+  forged->mutable_message()->set_to(PeerIdOf(1, 1));
+  forged->mutable_message()->set_from(PeerIdOf(1, 2));
+  forged->mutable_from_peer()->set_id(PeerIdOf(1, 3));
+  EXPECT_TRUE(store->Receive(batch).ok());
+  EXPECT_EQ(store->stats().messages_refused, 2U);
+}
+
+TEST(StoreOpenTest, RefusesBadConfigAndInconsistentRecovery) {
+  StoreConfig config = TestConfig();
+  StoreRecovery recovery;
+  EXPECT_EQ(Store::Open(config, recovery, Rng(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);  // no ids
+  config.cluster_id = 1;
+  config.store_id = 1;
+  recovery.regions = BootstrapRecords(MakeRegions(2, 3));
+  recovery.groups[7].hard_state.set_term(3);
+  auto store = Store::Open(config, recovery, Rng(1));
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find("region 7"), std::string::npos);
+  // Overlapping regions in the manifest.
+  recovery.groups.clear();
+  std::vector<meta::Region> regions = MakeRegions(2, 3);
+  regions[1].set_start_key("k100");
+  recovery.regions = BootstrapRecords(regions);
+  EXPECT_EQ(Store::Open(config, recovery, Rng(1)).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A region without a peer on this store.
+  config.store_id = 4;
+  recovery.regions = BootstrapRecords(MakeRegions(2, 3));
+  EXPECT_EQ(Store::Open(config, recovery, Rng(1)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+class RecordingHooks : public RegionHooks {
+ public:
+  void OnRegionUpdate(const meta::Region& region,
+                      meta::RegionState state) override {
+    updates.push_back(absl::StrCat(region.id(), ":", state));
+  }
+  void OnPeerStart(uint64_t region_id) override { starts.push_back(region_id); }
+  std::vector<std::string> updates;
+  std::vector<uint64_t> starts;
+};
+
+TEST(StoreOpenTest, HooksSeeEveryRegionAndPeerStart) {
+  StoreConfig config = TestConfig();
+  config.cluster_id = 1;
+  config.store_id = 2;
+  StoreRecovery recovery;
+  recovery.regions = BootstrapRecords(MakeRegions(3, 3));
+  RecordingHooks hooks;
+  auto store = Store::Open(config, recovery, Rng(1), {&hooks});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(hooks.starts, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(hooks.updates.size(), 6U);  // New then Running, per region
+  EXPECT_EQ(hooks.updates[1], absl::StrCat(1, ":", meta::REGION_STATE_RUNNING));
+  EXPECT_EQ((*store)->catalog().metrics().Snapshot().region_running, 3U);
+  EXPECT_EQ((*store)->PeerStatuses().size(), 3U);
+}
+
+TEST(StoreRegistryTest, ListsLiveStoresById) {
+  StoreConfig config = TestConfig();
+  config.cluster_id = 1;
+  StoreRegistry registry;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (uint64_t id : {3, 1, 2}) {
+    config.store_id = id;
+    StoreRecovery recovery;
+    recovery.regions = BootstrapRecords(MakeRegions(1, 3));
+    auto store = Store::Open(config, recovery, Rng(id));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(registry.Register(store->get()).ok());
+    stores.push_back(*std::move(store));
+  }
+  EXPECT_EQ(registry.Register(stores[0].get()).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry.Register(nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<Store*> listed = registry.List();
+  ASSERT_EQ(listed.size(), 3U);
+  EXPECT_EQ(listed[0]->store_id(), 1U);
+  EXPECT_EQ(listed[2]->store_id(), 3U);
+  EXPECT_EQ(registry.Find(2), stores[2].get());
+  EXPECT_TRUE(registry.Unregister(2).ok());
+  EXPECT_EQ(registry.Find(2), nullptr);
+  EXPECT_EQ(registry.Unregister(2).code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace raftstore::store
