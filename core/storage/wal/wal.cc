@@ -222,7 +222,10 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
   const uint64_t records = split.empty() ? 1 : split.size();
   const uint64_t frame_bytes =
       payload_bytes + records * (kFrameHeaderBytes + 11);
-  if (absl::Status ok = CheckAppend(group_id, frame_bytes); !ok.ok()) {
+  // A group found above cannot start: CheckAppend need not look it up again.
+  if (absl::Status ok = CheckAppend(group_id, frame_bytes,
+                                    /*starts_group=*/existing == groups_.end());
+      !ok.ok()) {
     return ok;
   }
   if (split.empty()) {
@@ -344,7 +347,22 @@ absl::StatusOr<uint64_t> Wal::RemoveGroup(uint64_t group_id) {
   return Buffer(WalRecordType::kGroupRemoved, payload);
 }
 
+absl::Status WriteAndSyncBatch(Disk* disk, const WalWriteBatch& batch) {
+  RS_CHECK(disk != nullptr);
+  if (!batch.bytes.empty()) {
+    if (absl::Status appended = disk->Append(batch.segment, batch.bytes);
+        !appended.ok()) {
+      return DiskError(batch.segment, "append", appended);
+    }
+  }
+  if (absl::Status synced = disk->Sync(batch.segment); !synced.ok()) {
+    return DiskError(batch.segment, "sync", synced);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Wal::Write() {
+  RS_CHECK(!batch_in_flight()) << "wal: Write while a batch is in flight";
   if (!poisoned_.ok()) return poisoned_;
   if (buffer_.empty()) return absl::OkStatus();
   WalSegment& segment = segments_.back();
@@ -363,17 +381,70 @@ absl::Status Wal::Write() {
   return absl::OkStatus();
 }
 
+std::optional<WalWriteBatch> Wal::SealBatch() {
+  if (buffer_.empty() && written_lsn_ == durable_lsn_) return std::nullopt;
+  WalSegment& segment = segments_.back();
+  WalWriteBatch batch;
+  batch.segment = segment.name;
+  batch.last_lsn = last_lsn_;
+  if (options_.verify_writes && !buffer_.empty()) {
+    if (unsynced_written_.empty()) unsynced_offset_ = segment.bytes;
+    unsynced_written_ += buffer_;
+  }
+  segment.bytes += buffer_.size();
+  stats_.bytes_written += buffer_.size();
+  // The batch takes the encoded bytes; appends go on into the spare buffer.
+  batch.bytes.swap(buffer_);
+  buffer_.swap(spare_buffer_);
+  buffer_.clear();
+  written_lsn_ = last_lsn_;
+  in_flight_lsn_ = last_lsn_;
+  in_flight_bytes_ = unsynced_bytes_;
+  return batch;
+}
+
+absl::StatusOr<std::optional<WalWriteBatch>> Wal::BeginBatch() {
+  RS_CHECK(!batch_in_flight()) << "wal: BeginBatch while a batch is in flight";
+  if (!poisoned_.ok()) return poisoned_;
+  if (segments_.back().bytes >= options_.segment_bytes_max) {
+    // A rotation is due: the records encoded so far must go to the full
+    // segment before the next one's checkpoints, so do it all here.
+    if (absl::Status synced = Sync(); !synced.ok()) return synced;
+    return std::optional<WalWriteBatch>();
+  }
+  return SealBatch();
+}
+
+absl::Status Wal::FinishBatch(WalWriteBatch batch, const absl::Status& synced) {
+  RS_CHECK(batch_in_flight()) << "wal: FinishBatch without a batch in flight";
+  RS_CHECK_EQ(batch.last_lsn, in_flight_lsn_)
+      << "wal: FinishBatch of a batch other than the one in flight";
+  in_flight_lsn_ = 0;
+  if (batch.bytes.capacity() > spare_buffer_.capacity()) {
+    spare_buffer_.swap(batch.bytes);
+    spare_buffer_.clear();
+  }
+  if (!synced.ok()) return Poison(synced);
+  if (!poisoned_.ok()) return poisoned_;
+  ++stats_.syncs;
+  if (absl::Status same = VerifySynced(); !same.ok()) return same;
+  durable_lsn_ = batch.last_lsn;
+  unsynced_bytes_ -= in_flight_bytes_;
+  in_flight_bytes_ = 0;
+  if (last_lsn_ == durable_lsn_ &&
+      segments_.back().bytes >= options_.segment_bytes_max) {
+    return Rotate();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Wal::Sync() {
-  if (absl::Status written = Write(); !written.ok()) return written;
-  if (written_lsn_ > durable_lsn_) {
-    const std::string& name = segments_.back().name;
-    if (absl::Status synced = disk_->Sync(name); !synced.ok()) {
-      return Poison(DiskError(name, "sync", synced));
-    }
-    ++stats_.syncs;
-    if (absl::Status same = VerifySynced(); !same.ok()) return same;
-    durable_lsn_ = written_lsn_;
-    unsynced_bytes_ = 0;
+  RS_CHECK(!batch_in_flight()) << "wal: Sync while a batch is in flight";
+  if (!poisoned_.ok()) return poisoned_;
+  std::optional<WalWriteBatch> batch = SealBatch();
+  if (batch.has_value()) {
+    const absl::Status synced = WriteAndSyncBatch(disk_, *batch);
+    return FinishBatch(*std::move(batch), synced);
   }
   if (segments_.back().bytes >= options_.segment_bytes_max) return Rotate();
   return absl::OkStatus();
@@ -440,6 +511,8 @@ bool Wal::Collectable(const WalSegment& segment) const {
 }
 
 absl::StatusOr<int> Wal::CollectGarbage() {
+  RS_CHECK(!batch_in_flight())
+      << "wal: CollectGarbage while a batch is in flight";
   if (!poisoned_.ok()) return poisoned_;
   // The truncation marks and removals relied on below must be durable first.
   if (last_lsn_ > durable_lsn_) {

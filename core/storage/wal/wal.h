@@ -9,15 +9,29 @@
 //
 //   ASSIGN_OR_RETURN(auto wal, Wal::Open(disk, options));
 //   for (auto& [id, state] : wal->TakeRecovered()) ...  // rebuild each group
-//   lsn = wal->AppendEntries(group, entries);            // buffered, not
-//   durable wal->SaveHardState(group, hard_state); wal->Sync();        // one
-//   Disk::Sync for everything appended (group commit) wal->durable_lsn() >= lsn
-//   // now durable: messages may leave, acks go out wal->Truncate(group,
-//   index); wal->CollectGarbage();
+//   lsn = wal->AppendEntries(group, entries);  // buffered, not durable
+//   wal->SaveHardState(group, hard_state);
+//   wal->Sync();  // one Disk::Sync for everything appended (group commit)
+//   // durable_lsn() >= lsn: messages may leave, acks go out
+//   wal->Truncate(group, index);
+//   wal->CollectGarbage();
 //
 // Every append returns the LSN (log sequence number) of its record; LSNs are
 // consecutive over the whole WAL. After Sync() returns OK, durable_lsn()
 // covers every record appended before the call.
+//
+// Pipelined group commit (the runtime's storage path). Sync() encodes nothing
+// while the disk syncs, so on a real disk the caller's encoding of the next
+// batch is serial with the fdatasync of this one. To overlap them:
+//
+//   batch = wal->BeginBatch();            // seals the buffered records
+//   hand *batch to a worker thread, which runs
+//     status = WriteAndSyncBatch(disk, *batch);   // Disk::Append + Sync
+//   meanwhile keep appending (encoding only; no Disk access);
+//   wal->FinishBatch(std::move(*batch), status);  // durable_lsn advances
+//
+// Sync() runs the same three steps (seal the buffer, WriteAndSyncBatch,
+// finish) on one thread, so both paths share the code and the tests.
 //
 // Failure policy. After any failed write, sync, create, truncate or remove on
 // the Disk, the Wal is poisoned: every later call returns that error (naming
@@ -28,13 +42,17 @@
 // kResourceExhausted or kInvalidArgument without poisoning: nothing was
 // written.
 //
-// Thread-safety: none; one thread at a time.
+// Thread-safety: none; one thread at a time. The one exception is the batch
+// of BeginBatch: while it is in flight, WriteAndSyncBatch may run on another
+// thread, which then owns the Disk (no Wal method touches the Disk until
+// FinishBatch: those that would, RS_CHECK that no batch is in flight).
 #ifndef RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
 #define RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,6 +79,25 @@ struct WalStats {
   uint64_t records_replayed = 0;
   uint64_t torn_bytes_dropped = 0;  // torn tail cut off by Open
 };
+
+// Encoded records sealed by Wal::BeginBatch, to be appended to `segment` and
+// synced by WriteAndSyncBatch (on any thread), then handed back to
+// Wal::FinishBatch. A value: it shares no memory with the Wal.
+struct WalWriteBatch {
+  // The segment file the bytes go to (its end; the Wal knows the offset).
+  std::string segment;
+  // Whole frames, back to back. Empty when Write() already appended every
+  // pending record and only the sync is left.
+  std::string bytes;
+  // Every record up to this LSN is durable once the batch is synced.
+  uint64_t last_lsn = 0;
+};
+
+// Disk::Append(batch.segment, batch.bytes) (skipped when empty), then
+// Disk::Sync(batch.segment). Touches nothing but `disk`, so it may run on a
+// worker thread while the Wal's owner keeps appending. Returns the Disk's
+// error, its message naming the segment and the operation.
+absl::Status WriteAndSyncBatch(Disk* disk, const WalWriteBatch& batch);
 
 class Wal {
  public:
@@ -138,7 +175,8 @@ class Wal {
 
   // Appends the buffered records to the newest segment without syncing them
   // (so a driver can model write and fsync latency separately). Returns the
-  // poison status or the Disk's error (which poisons).
+  // poison status or the Disk's error (which poisons). Requires no batch in
+  // flight (RS_CHECK).
   absl::Status Write();
 
   // Group commit: Write(), then one Disk::Sync of the newest segment, after
@@ -146,8 +184,32 @@ class Wal {
   // segment_bytes_max, rotates: creates the next segment, writes its header
   // and a checkpoint of every live group, syncs it and the directory. Returns
   // the poison status or the Disk's error (which poisons; durable_lsn() is
-  // then unchanged).
+  // then unchanged). Requires no batch in flight (RS_CHECK).
   absl::Status Sync();
+
+  // The first half of a pipelined Sync: seals every record appended but not
+  // yet synced into a batch for WriteAndSyncBatch, and counts its bytes as
+  // written to the newest segment. Until FinishBatch, the appenders and the
+  // accessors may be called (they encode into a fresh buffer and never touch
+  // the Disk); Write, Sync, BeginBatch and CollectGarbage may not (RS_CHECK).
+  // Returns nullopt when nothing needs syncing, or when a rotation was due:
+  // then it ran a whole Sync() on this thread (the buffered records go to the
+  // full segment, synced, and the next segment is created), because the
+  // next segment's checkpoints must follow every record already encoded. So
+  // once per segment the caller's thread syncs; every other batch overlaps.
+  // Returns the poison status, or that Sync's error.
+  absl::StatusOr<std::optional<WalWriteBatch>> BeginBatch();
+
+  // The second half: `synced` is WriteAndSyncBatch's result for `batch`, the
+  // batch BeginBatch returned last (RS_CHECK). On OK, durable_lsn() becomes
+  // batch.last_lsn; with verify_writes the batch is read back first; if the
+  // segment is then full and nothing new is buffered, rotates (as Sync).
+  // On an error, poisons (durable_lsn() unchanged) and returns it. The
+  // batch's buffer is kept for reuse.
+  absl::Status FinishBatch(WalWriteBatch batch, const absl::Status& synced);
+
+  // True between BeginBatch returning a batch and FinishBatch.
+  bool batch_in_flight() const { return in_flight_lsn_ != 0; }
 
   // The LSN of the last record known durable (0 if none).
   uint64_t durable_lsn() const { return durable_lsn_; }
@@ -184,6 +246,9 @@ class Wal {
   Wal(Disk* disk, const WalOptions& options);
 
   void AdoptReplay(WalReplay replay);
+  // The checks every appender makes. `starts_group`: the record may start
+  // a group (checked against groups_max); false when the caller knows the
+  // group is live, or for a record that never starts one.
   absl::Status CheckAppend(uint64_t group_id, uint64_t frame_bytes,
                            bool starts_group = true);
   Group& GroupFor(uint64_t group_id);
@@ -194,6 +259,9 @@ class Wal {
       std::span<const raft::Entry> entries) const;
   void EncodeEntriesFrame(uint64_t group_id,
                           std::span<const raft::Entry> entries);
+  // Seals buffer_ (and bytes Write() left unsynced) into a batch; nullopt
+  // if nothing is unsynced.
+  std::optional<WalWriteBatch> SealBatch();
   absl::Status Rotate();
   absl::Status VerifySynced();
   void AppendCheckpoints(std::string* out);
@@ -214,8 +282,15 @@ class Wal {
   // the offset in the newest segment where they start.
   std::string unsynced_written_;
   uint64_t unsynced_offset_ = 0;
+  // A spare buffer (a finished batch's) so that sealing swaps buffers
+  // instead of allocating a new one per batch.
+  std::string spare_buffer_;
   // Bytes in buffer_ plus bytes written but not yet synced.
   uint64_t unsynced_bytes_ = 0;
+  // While a batch is in flight: its last LSN and the unsynced bytes it
+  // covers; 0 otherwise.
+  uint64_t in_flight_lsn_ = 0;
+  uint64_t in_flight_bytes_ = 0;
   uint64_t last_lsn_ = 0;
   uint64_t written_lsn_ = 0;
   uint64_t durable_lsn_ = 0;

@@ -1,12 +1,13 @@
 // RapidCheck properties of the WAL on SimDisk:
 //   1. For any sequence of appends (several groups), snapshots, truncations,
-//      removals, writes, syncs, rotations (small segments) and GC, and a
-//      crash at any point between calls or inside one (an injected I/O error,
-//      or a garbled write caught by verify_writes, poisons the Wal midway,
-//      then the disk crashes) keeping, dropping or tearing each unsynced
-//      sector: Open succeeds and recovers exactly a
-//      model's state after some prefix of the records that includes every
-//      record durable_lsn() covered.
+//      removals, writes, syncs, pipelined batches (BeginBatch, appends while
+//      WriteAndSyncBatch runs, FinishBatch), rotations (small segments) and
+//      GC, and a crash at any point between calls or inside one (an injected
+//      I/O error, or a garbled write caught by verify_writes, poisons the Wal
+//      midway, then the disk crashes) keeping, dropping or tearing each
+//      unsynced sector: Open succeeds and recovers exactly a model's state
+//      after some prefix of the records that includes every record
+//      durable_lsn() covered.
 //   2. A flipped byte in a durable frame that a later frame proves durable
 //      (or in any frame of an older segment) makes Open fail with DataLoss
 //      naming the segment and the frame's offset; RepairWal cuts there.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -129,9 +131,52 @@ void CheckRecovered(const absl::btree_map<uint64_t, WalGroupState>& recovered,
   }
 }
 
+// A batch of BeginBatch in flight, as the runtime's storage worker holds
+// it: WriteAndSyncBatch runs at some step between BeginBatch and FinishBatch
+// while appends go on, as it would on another thread.
+struct Pipeline {
+  std::optional<WalWriteBatch> batch;
+  std::optional<absl::Status> result;  // once WriteAndSyncBatch ran
+};
+
+// Moves the pipeline one stage on: begin a batch, write and sync it, or
+// finish it. Returns false once the Wal is poisoned.
+bool PipelineStep(Wal& wal, Disk& disk, Pipeline& pipeline) {
+  if (!pipeline.batch.has_value()) {
+    RC_ASSERT(!wal.batch_in_flight());
+    absl::StatusOr<std::optional<WalWriteBatch>> begun = wal.BeginBatch();
+    if (!begun.ok()) return false;
+    pipeline.batch = *std::move(begun);
+    RC_ASSERT(wal.batch_in_flight() == pipeline.batch.has_value());
+    return true;
+  }
+  if (!pipeline.result.has_value()) {
+    pipeline.result = WriteAndSyncBatch(&disk, *pipeline.batch);
+    return true;
+  }
+  const uint64_t last_lsn = pipeline.batch->last_lsn;
+  const absl::Status finished =
+      wal.FinishBatch(*std::move(pipeline.batch), *pipeline.result);
+  pipeline.batch.reset();
+  pipeline.result.reset();
+  if (finished.ok()) RC_ASSERT(wal.durable_lsn() >= last_lsn);
+  return finished.ok();
+}
+
+// Finishes a batch in flight, if any. Returns false once poisoned.
+bool DrainPipeline(Wal& wal, Disk& disk, Pipeline& pipeline) {
+  while (pipeline.batch.has_value()) {
+    if (!PipelineStep(wal, disk, pipeline)) return false;
+  }
+  return true;
+}
+
 // Draws one random call against `wal`, records it in `ops` if it was an
-// append that succeeded. Returns false once the Wal is poisoned.
-bool Step(Wal& wal, const Model& current, Rng& rng, std::vector<Op>& ops) {
+// append that succeeded. Calls that touch the Disk (Write, Sync, GC) are
+// replaced by the pipeline's next stage while a batch is in flight. Returns
+// false once the Wal is poisoned.
+bool Step(Wal& wal, Disk& disk, Pipeline& pipeline, const Model& current,
+          Rng& rng, std::vector<Op>& ops) {
   Op op;
   op.group = 1 + rng.Uniform(4);
   const auto found = current.find(op.group);
@@ -178,9 +223,11 @@ bool Step(Wal& wal, const Model& current, Rng& rng, std::vector<Op>& ops) {
   } else if (choice < 71) {
     op.kind = Op::kRemove;
     lsn = wal.RemoveGroup(op.group);
-  } else if (choice < 78) {
+  } else if (pipeline.batch.has_value() || (choice >= 86 && choice < 95)) {
+    return PipelineStep(wal, disk, pipeline);
+  } else if (choice < 76) {
     return wal.Write().ok();
-  } else if (choice < 95) {
+  } else if (choice < 86) {
     return wal.Sync().ok();
   } else {
     return wal.CollectGarbage().ok();
@@ -245,10 +292,12 @@ RC_GTEST_PROP(WalProperty, CrashAnywhereRecoversADurablePrefixExactly, ()) {
     CheckRecovered((*wal)->TakeRecovered(), base);
     disk.SetFaults(faults);
     const int steps = *rc::gen::inRange(10, 200);
+    Pipeline pipeline;
     for (int i = 0; i < steps; ++i) {
       const Model current = ModelAt(base, ops, ~uint64_t{0});
-      if (!Step(**wal, current, rng, ops)) break;
+      if (!Step(**wal, disk, pipeline, current, rng, ops)) break;
     }
+    RC_CLASSIFY(pipeline.batch.has_value(), "crash with a batch in flight");
     durable = (*wal)->durable_lsn();
     last = (*wal)->last_lsn();
     wal->reset();
@@ -296,9 +345,12 @@ RC_GTEST_PROP(WalProperty, DamageToProvablyDurableFramesIsDataLoss, ()) {
     Model base;
     std::vector<Op> ops;
     const int steps = *rc::gen::inRange(10, 150);
+    Pipeline pipeline;
     for (int i = 0; i < steps; ++i) {
-      RC_ASSERT(Step(**wal, ModelAt(base, ops, ~uint64_t{0}), rng, ops));
+      RC_ASSERT(Step(**wal, disk, pipeline, ModelAt(base, ops, ~uint64_t{0}),
+                     rng, ops));
     }
+    RC_ASSERT(DrainPipeline(**wal, disk, pipeline));
     RC_ASSERT((*wal)->Sync().ok());
   }
   const std::vector<FrameAt> frames = AllFrames(disk);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,178 @@ TEST_F(WalTest, GroupCommitIsOneDiskSyncForManyRegions) {
   EXPECT_EQ(disk_.stats().syncs, syncs_before + 1);
   EXPECT_EQ(wal_->durable_lsn(), 32u);
   EXPECT_EQ(Reopen().size(), 16u);
+}
+
+TEST_F(WalTest, PipelinedBatchSyncsWhileLaterRecordsAreAppended) {
+  wal_ = OpenOk();
+  Append(1, Entries(1, 3, 1));
+  Append(2, Entries(1, 2, 1));
+  const uint64_t syncs_before = disk_.stats().syncs;
+  auto batch = wal_->BeginBatch();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE(batch->has_value());
+  EXPECT_TRUE(wal_->batch_in_flight());
+  EXPECT_EQ((*batch)->segment, SegmentFileName(1));
+  EXPECT_EQ((*batch)->last_lsn, 2u);
+  EXPECT_FALSE((*batch)->bytes.empty());
+  // Sealing touched no Disk: nothing written yet.
+  EXPECT_FALSE(disk_.HasUnsyncedData());
+  // While the batch is in flight, appends encode into a fresh buffer.
+  Append(1, Entries(4, 5, 1));
+  ASSERT_TRUE(wal_->SaveHardState(2, MakeHardState(3, 2, 1)).ok());
+  EXPECT_EQ(wal_->last_lsn(), 4u);
+  EXPECT_EQ(wal_->durable_lsn(), 0u);
+  const absl::Status synced = WriteAndSyncBatch(&disk_, **batch);
+  ASSERT_TRUE(synced.ok()) << synced;
+  EXPECT_EQ(disk_.stats().syncs, syncs_before + 1);
+  EXPECT_EQ(wal_->durable_lsn(), 0u);  // not until FinishBatch
+  ASSERT_TRUE(wal_->FinishBatch(*std::move(*batch), synced).ok());
+  EXPECT_FALSE(wal_->batch_in_flight());
+  EXPECT_EQ(wal_->durable_lsn(), 2u);
+  EXPECT_EQ(wal_->stats().syncs, 1u);
+  // Only the first batch is on the disk, and durable.
+  EXPECT_FALSE(disk_.HasUnsyncedData());
+  disk_.Crash();
+  auto recovered = Reopen();
+  EXPECT_EQ(Indexes(recovered[1]), Range(1, 3));
+  EXPECT_EQ(Indexes(recovered[2]), Range(1, 2));
+  EXPECT_EQ(recovered[2].hard_state.term(), 0u);
+}
+
+TEST_F(WalTest, PipelinedBatchesRecoverEverythingInOrder) {
+  wal_ = OpenOk();
+  std::optional<WalWriteBatch> in_flight;
+  for (uint64_t round = 0; round < 10; ++round) {
+    Append(1 + round % 3, Entries(1 + round / 3 * 2, 2 + round / 3 * 2, 1));
+    if (in_flight.has_value()) {
+      const absl::Status synced = WriteAndSyncBatch(&disk_, *in_flight);
+      ASSERT_TRUE(wal_->FinishBatch(*std::move(in_flight), synced).ok());
+      EXPECT_EQ(wal_->durable_lsn(), round);
+    }
+    auto batch = wal_->BeginBatch();
+    ASSERT_TRUE(batch.ok());
+    ASSERT_TRUE(batch->has_value());
+    EXPECT_EQ((*batch)->last_lsn, round + 1);
+    in_flight = *std::move(batch);
+  }
+  const absl::Status synced = WriteAndSyncBatch(&disk_, *in_flight);
+  ASSERT_TRUE(wal_->FinishBatch(*std::move(in_flight), synced).ok());
+  EXPECT_EQ(wal_->durable_lsn(), 10u);
+  // Nothing left: no batch.
+  auto none = wal_->BeginBatch();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_FALSE(wal_->batch_in_flight());
+  disk_.Crash();
+  auto recovered = Reopen();
+  EXPECT_EQ(Indexes(recovered[1]), Range(1, 8));
+  EXPECT_EQ(Indexes(recovered[2]), Range(1, 6));
+  EXPECT_EQ(Indexes(recovered[3]), Range(1, 6));
+}
+
+TEST_F(WalTest, BatchAfterWriteOnlySyncs) {
+  wal_ = OpenOk();
+  Append(1, Entries(1, 2, 1));
+  ASSERT_TRUE(wal_->Write().ok());
+  auto batch = wal_->BeginBatch();
+  ASSERT_TRUE(batch.ok() && batch->has_value());
+  EXPECT_TRUE((*batch)->bytes.empty());
+  EXPECT_EQ((*batch)->last_lsn, 1u);
+  const absl::Status synced = WriteAndSyncBatch(&disk_, **batch);
+  ASSERT_TRUE(wal_->FinishBatch(*std::move(*batch), synced).ok());
+  EXPECT_EQ(wal_->durable_lsn(), 1u);
+  EXPECT_FALSE(disk_.HasUnsyncedData());
+}
+
+TEST_F(WalTest, FailedBatchPoisonsAndDurableLsnStays) {
+  wal_ = OpenOk();
+  Append(1, Entries(1, 2, 1));
+  SyncOk();
+  Append(1, Entries(3, 4, 1));
+  auto batch = wal_->BeginBatch();
+  ASSERT_TRUE(batch.ok() && batch->has_value());
+  Append(1, Entries(5, 5, 1));
+  const absl::Status failed = absl::UnavailableError(
+      "wal segment wal-1.log: sync: injected for the test");
+  const absl::Status finished = wal_->FinishBatch(*std::move(*batch), failed);
+  EXPECT_EQ(finished, failed);
+  EXPECT_EQ(wal_->durable_lsn(), 1u);
+  EXPECT_EQ(wal_->health(), failed);
+  EXPECT_EQ(wal_->AppendEntries(1, Entries(6, 6, 1)).status(), failed);
+  EXPECT_EQ(wal_->Sync(), failed);
+  EXPECT_EQ(wal_->BeginBatch().status(), failed);
+}
+
+TEST_F(WalTest, InFlightBytesCountAgainstBufferedBytesMax) {
+  options_.buffered_bytes_max = 4096;
+  options_.record_payload_bytes_max = 1024;
+  wal_ = OpenOk();
+  for (uint64_t i = 1; i <= 10; ++i) {
+    Append(1, Entries(i, i, 1, 300));
+  }
+  auto batch = wal_->BeginBatch();
+  ASSERT_TRUE(batch.ok() && batch->has_value());
+  // The batch's ~3.4 KB are unsynced until FinishBatch: two more records
+  // would pass the bound.
+  Append(1, Entries(11, 11, 1, 300));
+  EXPECT_EQ(wal_->AppendEntries(1, Entries(12, 12, 1, 300)).status().code(),
+            StatusCode::kResourceExhausted);
+  const absl::Status synced = WriteAndSyncBatch(&disk_, **batch);
+  ASSERT_TRUE(wal_->FinishBatch(*std::move(*batch), synced).ok());
+  Append(1, Entries(12, 12, 1, 300));
+  SyncOk();
+  EXPECT_EQ(Indexes(Reopen()[1]), Range(1, 12));
+}
+
+TEST_F(WalTest, PipelinedBatchesRotateOnTheCallersThread) {
+  options_.segment_bytes_max = 4096;
+  wal_ = OpenOk();
+  std::optional<WalWriteBatch> in_flight;
+  uint64_t done_here = 0;
+  for (uint64_t i = 1; i <= 60; ++i) {
+    Append(1 + i % 4, Entries(1 + (i - 1) / 4, 1 + (i - 1) / 4, 1, 200));
+    if (in_flight.has_value()) {
+      const absl::Status synced = WriteAndSyncBatch(&disk_, *in_flight);
+      ASSERT_TRUE(wal_->FinishBatch(*std::move(in_flight), synced).ok());
+      in_flight.reset();
+    }
+    auto batch = wal_->BeginBatch();
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    if (!batch->has_value()) {
+      // A rotation was due: BeginBatch synced everything itself.
+      ++done_here;
+      EXPECT_EQ(wal_->durable_lsn(), wal_->last_lsn());
+      continue;
+    }
+    in_flight = *std::move(batch);
+  }
+  if (in_flight.has_value()) {
+    const absl::Status synced = WriteAndSyncBatch(&disk_, *in_flight);
+    ASSERT_TRUE(wal_->FinishBatch(*std::move(in_flight), synced).ok());
+  }
+  EXPECT_GT(done_here, 0u);
+  EXPECT_GE(wal_->stats().segments_created, done_here);
+  EXPECT_GT(Segments().size(), 2u);
+  disk_.Crash();
+  auto recovered = Reopen();
+  for (uint64_t group = 1; group <= 4; ++group) {
+    EXPECT_EQ(Indexes(recovered[group]), Range(1, 15)) << group;
+  }
+}
+
+TEST_F(WalTest, DiskCallsWhileABatchIsInFlightAreABug) {
+  wal_ = OpenOk();
+  Append(1, Entries(1, 1, 1));
+  auto batch = wal_->BeginBatch();
+  ASSERT_TRUE(batch.ok() && batch->has_value());
+  EXPECT_DEATH((void)wal_->Sync(), "in flight");
+  EXPECT_DEATH((void)wal_->Write(), "in flight");
+  EXPECT_DEATH((void)wal_->BeginBatch(), "in flight");
+  EXPECT_DEATH((void)wal_->CollectGarbage(), "in flight");
+  WalWriteBatch other = **batch;
+  other.last_lsn += 1;
+  EXPECT_DEATH((void)wal_->FinishBatch(other, absl::OkStatus()),
+               "other than the one in flight");
 }
 
 TEST_F(WalTest, LaterAppendReplacesTheSuffixOnReplay) {
