@@ -442,49 +442,23 @@ void KvClient::OnResponse(uint64_t store_id, const kv::KvResponse& response,
   op.state = State::kBackoff;
   if (header->has_region()) cache_.Update(header->region());
   if (header->has_error()) {
-    OnError(op, store_id, header->error(), now_us);
+    OnError(op, header->error(), now_us);
   } else {
     OnServed(op, store_id, response, now_us);
   }
 }
 
-void KvClient::OnError(Op& op, uint64_t store_id, const kv::Error& error,
-                       uint64_t now_us) {
+void KvClient::OnError(Op& op, const kv::Error& error, uint64_t now_us) {
   op.last_error = error;
   switch (error.kind_case()) {
-    case kv::Error::kNotLeader: {
+    case kv::Error::kNotLeader:
       ++stats_.not_leader;
-      const kv::NotLeader& not_leader = error.not_leader();
-      std::optional<meta::Peer> leader;
-      if (not_leader.has_leader() && not_leader.leader().id() != 0 &&
-          not_leader.leader().store_id() != 0) {
-        leader = not_leader.leader();
-      }
-      const uint64_t region = not_leader.region_id() != 0
-                                  ? not_leader.region_id()
-                                  : op.target_region;
-      if (region != 0) cache_.OnNotLeader(region, leader);
-      // Routed by key (the cache lacks the region): follow the hint anyway.
-      if (leader.has_value() && !cache_.Find(region).has_value()) {
-        op.store_hint = leader->store_id();
-      }
-      ScheduleRetry(op, leader.has_value() ? Retry::kNow : Retry::kBackoff, 0,
-                    now_us);
+      OnNotLeader(op, error.not_leader(), now_us);
       return;
-    }
-    case kv::Error::kEpochNotMatch: {
+    case kv::Error::kEpochNotMatch:
       ++stats_.epoch_not_match;
-      if (op.target_region != 0) cache_.Invalidate(op.target_region);
-      bool learned = false;
-      for (const meta::Region& region :
-           error.epoch_not_match().current_regions()) {
-        const CacheUpdate update = cache_.Update(region);
-        learned |= update == CacheUpdate::kInserted ||
-                   update == CacheUpdate::kReplaced;
-      }
-      ScheduleRetry(op, learned ? Retry::kNow : Retry::kBackoff, 0, now_us);
+      OnEpochNotMatch(op, error.epoch_not_match(), now_us);
       return;
-    }
     case kv::Error::kKeyNotInRegion: {
       ++stats_.key_not_in_region;
       const uint64_t region = error.key_not_in_region().region_id() != 0
@@ -531,10 +505,40 @@ void KvClient::OnError(Op& op, uint64_t store_id, const kv::Error& error,
     default:
       // A refusal this library does not know how to recover from (a bound
       // or a malformed request): retrying would get the same answer.
-      (void)store_id;
       GiveUp(op);
       return;
   }
+}
+
+void KvClient::OnNotLeader(Op& op, const kv::NotLeader& not_leader,
+                           uint64_t now_us) {
+  std::optional<meta::Peer> leader;
+  if (not_leader.has_leader() && not_leader.leader().id() != 0 &&
+      not_leader.leader().store_id() != 0) {
+    leader = not_leader.leader();
+  }
+  const uint64_t region =
+      not_leader.region_id() != 0 ? not_leader.region_id() : op.target_region;
+  if (region != 0) cache_.OnNotLeader(region, leader);
+  // Routed by key (the cache lacks the region): follow the hint anyway.
+  if (leader.has_value() && !cache_.Find(region).has_value()) {
+    op.store_hint = leader->store_id();
+  }
+  // Without a hint an election is likely under way: give it time.
+  ScheduleRetry(op, leader.has_value() ? Retry::kNow : Retry::kBackoff, 0,
+                now_us);
+}
+
+void KvClient::OnEpochNotMatch(Op& op, const kv::EpochNotMatch& stale,
+                               uint64_t now_us) {
+  if (op.target_region != 0) cache_.Invalidate(op.target_region);
+  bool learned = false;
+  for (const meta::Region& region : stale.current_regions()) {
+    const CacheUpdate update = cache_.Update(region);
+    learned |=
+        update == CacheUpdate::kInserted || update == CacheUpdate::kReplaced;
+  }
+  ScheduleRetry(op, learned ? Retry::kNow : Retry::kBackoff, 0, now_us);
 }
 
 void KvClient::OnServed(Op& op, uint64_t store_id,

@@ -264,8 +264,9 @@ class KvClient {
   uint64_t NextStore();
   void ScheduleRetry(Op& op, Retry how, uint64_t floor_us, uint64_t now_us);
   void OnAttemptTimeout(Op& op, uint64_t now_us);
-  void OnError(Op& op, uint64_t store_id, const kv::Error& error,
-               uint64_t now_us);
+  void OnError(Op& op, const kv::Error& error, uint64_t now_us);
+  void OnNotLeader(Op& op, const kv::NotLeader& not_leader, uint64_t now_us);
+  void OnEpochNotMatch(Op& op, const kv::EpochNotMatch& stale, uint64_t now_us);
   void OnServed(Op& op, uint64_t store_id, const kv::KvResponse& response,
                 uint64_t now_us);
   // Scans: merges one region's part; true when the scan is complete.
