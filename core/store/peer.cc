@@ -58,8 +58,11 @@ absl::StatusOr<std::unique_ptr<Peer>> Peer::Create(PeerSetup setup) {
                                                    setup.config->store_id));
   }
   storage::WalGroupState recovered = std::move(setup.recovered);
+  std::optional<RegionSnapshotImage> image = std::move(setup.snapshot);
   std::unique_ptr<Peer> peer(new Peer(std::move(setup), *self));
-  if (absl::Status status = peer->Init(recovered); !status.ok()) return status;
+  if (absl::Status status = peer->Init(recovered, image); !status.ok()) {
+    return status;
+  }
   return peer;
 }
 
@@ -69,13 +72,30 @@ Peer::Peer(PeerSetup setup, meta::Peer self)
       self_(std::move(self)),
       rng_(setup.rng) {}
 
-absl::Status Peer::Init(const storage::WalGroupState& recovered) {
+absl::Status Peer::Init(const storage::WalGroupState& recovered,
+                        const std::optional<RegionSnapshotImage>& image) {
   storage_ = std::make_unique<raft::MemoryStorage>();
   raft::Snapshot base;
   *base.mutable_metadata() = recovered.snapshot;
-  if (recovered.snapshot.index() == 0) {
+  const uint64_t applied = recovered.snapshot.index();
+  kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
+  if (applied == 0) {
     *base.mutable_metadata()->mutable_conf_state() =
         BootstrapConfState(region_);
+  } else {
+    if (!image.has_value()) {
+      return absl::DataLossError(absl::StrCat(
+          "region ", region_.id(), ": the WAL records a snapshot at ", applied,
+          " but its image was not recovered"));
+    }
+    if (absl::Status s = kv_->ImportChunks(image->kv_chunks, applied);
+        !s.ok()) {
+      return absl::DataLossError(absl::StrCat("region ", region_.id(),
+                                              ": snapshot at ", applied, ": ",
+                                              s.message()));
+    }
+    base.set_data(EncodeSnapshotData(image->region, image->kv_chunks));
+    snapshot_ = recovered.snapshot;
   }
   if (absl::Status s = storage_->ApplySnapshot(base); !s.ok()) {
     return absl::DataLossError(absl::StrCat(
@@ -88,8 +108,6 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered) {
     }
   }
   storage_->SetHardState(recovered.hard_state);
-  const uint64_t applied = base.metadata().index();
-  kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
   raft::Config rc;
   rc.id = self_.id();
   rc.storage = storage_.get();
@@ -136,6 +154,8 @@ PeerStatus Peer::Status() const {
   s.applied_index = kv_->applied_index();
   s.last_index = r.log().LastIndex();
   s.kv_digest = kv_->Digest();
+  s.snapshot_index = snapshot_.index();
+  s.first_index = storage_->FirstIndex();
   s.pending_writes = pending_writes_.size();
   s.pending_reads = pending_reads_.size();
   return s;
@@ -259,16 +279,19 @@ void Peer::Send(const raft::Message& message, PeerOutput& out) {
   *envelope.mutable_message() = message;
   envelope.set_start_key(region_.start_key());
   envelope.set_end_key(region_.end_key());
-  if (!out.outbox->Add(to->store_id(), std::move(envelope))) {
-    ++out.counters->messages_dropped;
+  const bool queued = out.outbox->Add(to->store_id(), std::move(envelope));
+  if (!queued) ++out.counters->messages_dropped;
+  if (message.type() == raft::MESSAGE_TYPE_SNAPSHOT) {
+    // Handed to the transport (or not): the leader probes from here; a
+    // snapshot lost on the way is noticed by the follower's rejection.
+    raw_->ReportSnapshot(message.to(), queued);
   }
 }
 
 bool Peer::BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
+                      std::optional<SnapshotWrite>* installed,
                       PeerOutput& out) {
-  RS_CHECK(!ready.snapshot.has_value())
-      << "region " << region_.id()
-      << ": raft snapshots are not produced by this store yet (no log GC)";
+  if (ready.snapshot.has_value()) *installed = Install(*ready.snapshot, out);
   for (raft::Message& m : ready.messages) {
     if (MaySendBeforeWrite(m)) {
       Send(m, out);
@@ -287,11 +310,107 @@ bool Peer::BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
     it->second.confirmed = true;
   }
   ApplyCommitted(ready.committed_entries, out);
-  return !ready.entries.empty() || ready.hard_state.has_value();
+  return ready.snapshot.has_value() || !ready.entries.empty() ||
+         ready.hard_state.has_value();
+}
+
+SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
+  const uint64_t index = snapshot.metadata().index();
+  // Receive validated the data (ValidateSnapshotMessage): a failure here is
+  // a broken invariant, not bad input.
+  absl::StatusOr<RegionSnapshotData> data =
+      DecodeSnapshotData(snapshot.data(), region_.id());
+  RS_CHECK(data.ok()) << data.status().ToString();
+  SnapshotWrite write;
+  write.kind = storage::WalSnapshotKind::kInstalled;
+  write.image.metadata = snapshot.metadata();
+  write.image.region = data->region();
+  write.image.kv_chunks.assign(data->kv_chunks().begin(),
+                               data->kv_chunks().end());
+  auto fresh = std::make_unique<kv::KvStateMachine>(config_->kv, index);
+  const absl::Status imported =
+      fresh->ImportChunks(write.image.kv_chunks, index);
+  RS_CHECK(imported.ok()) << "region " << region_.id() << ": " << imported;
+  kv_ = std::move(fresh);
+  // Writes proposed at indexes the snapshot covers may or may not be in it:
+  // their clients learn nothing here and time out (outcome unknown).
+  while (!pending_writes_.empty() && pending_writes_.begin()->first <= index) {
+    pending_writes_.erase(pending_writes_.begin());
+    --out.counters->proposals_in_flight;
+  }
+  snapshot_ = snapshot.metadata();
+  // A snapshot of our own still being written is older: it is recorded
+  // anyway (the WAL keeps the newer one) but no longer compacts anything.
+  return write;
+}
+
+std::optional<SnapshotWrite> Peer::MaybeSnapshot() {
+  const uint64_t applied = kv_->applied_index();
+  if (local_snapshot_.has_value() ||
+      applied - snapshot_.index() < config_->raft_log_gc_entries_max) {
+    return std::nullopt;
+  }
+  absl::StatusOr<uint64_t> term = storage_->Term(applied);
+  RS_CHECK(term.ok()) << "region " << region_.id() << ": applied index "
+                      << applied << " not in the stable log: " << term.status();
+  SnapshotWrite write;
+  write.kind = storage::WalSnapshotKind::kLocal;
+  raft::SnapshotMetadata& metadata = write.image.metadata;
+  metadata.set_format_version(raft::kSnapshotFormatVersion);
+  metadata.set_index(applied);
+  metadata.set_term(*term);
+  *metadata.mutable_conf_state() = raw_->raft().tracker().ToConfState();
+  write.image.region = region_;
+  write.image.kv_chunks = kv_->ExportChunks(config_->snapshot_chunk_bytes);
+  local_snapshot_ = metadata;
+  local_snapshot_data_ = EncodeSnapshotData(region_, write.image.kv_chunks);
+  return write;
+}
+
+void Peer::OnSnapshotPersisted() {
+  RS_CHECK(local_snapshot_.has_value());
+  const raft::SnapshotMetadata metadata = *std::move(local_snapshot_);
+  local_snapshot_.reset();
+  std::string data = std::move(local_snapshot_data_);
+  local_snapshot_data_.clear();
+  if (metadata.index() <= snapshot_.index()) return;  // an install overtook it
+  absl::StatusOr<raft::Snapshot> created = storage_->CreateSnapshot(
+      metadata.index(), metadata.conf_state(), std::move(data));
+  RS_CHECK(created.ok()) << "region " << region_.id() << ": "
+                         << created.status();
+  RS_CHECK(storage_->Compact(metadata.index()).ok());
+  snapshot_ = metadata;
+}
+
+std::optional<std::string> Peer::SnapshotFile() const {
+  if (snapshot_.index() == 0) return std::nullopt;
+  return SnapshotFileNameOf(region_.id(), snapshot_);
+}
+
+absl::Status Peer::ValidateSnapshotMessage(const StoreConfig& config,
+                                           const raft::Message& message,
+                                           uint64_t region_id) {
+  const raft::Snapshot& snapshot = message.snapshot();
+  absl::StatusOr<RegionSnapshotData> data =
+      DecodeSnapshotData(snapshot.data(), region_id);
+  if (!data.ok()) return data.status();
+  const uint64_t index = snapshot.metadata().index();
+  kv::KvStateMachine scratch(config.kv, index);
+  std::vector<std::string> chunks(data->kv_chunks().begin(),
+                                  data->kv_chunks().end());
+  if (absl::Status s = scratch.ImportChunks(chunks, index); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot of region ", region_id, " at ", index, ": ", s.message()));
+  }
+  return absl::OkStatus();
 }
 
 void Peer::FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
                        PeerOutput& out) {
+  if (ready.snapshot.has_value()) {
+    const absl::Status applied = storage_->ApplySnapshot(*ready.snapshot);
+    RS_CHECK(applied.ok()) << "region " << region_.id() << ": " << applied;
+  }
   if (!ready.entries.empty()) {
     RS_CHECK(storage_->Append(std::move(ready.entries)).ok());
     ready.entries.clear();

@@ -41,6 +41,7 @@
 #include "core/raft/log/memory_storage.h"
 #include "core/raft/raw_node.h"
 #include "core/storage/wal/wal_options.h"
+#include "core/store/snapshot_io.h"
 #include "core/store/store_config.h"
 #include "core/store/store_effects.h"
 #include "proto/kvrpc.pb.h"
@@ -77,6 +78,9 @@ struct PeerSetup {
   // that has never written). With no snapshot recorded, the log starts from
   // the region's bootstrap membership: its peers, as voters or learners.
   storage::WalGroupState recovered;
+  // The image of the snapshot `recovered` records (required when its index
+  // is > 0; ReadRegionSnapshots reads it).
+  std::optional<RegionSnapshotImage> snapshot;
   Rng rng{0};
 };
 
@@ -91,6 +95,9 @@ struct PeerStatus {
   uint64_t applied_index = 0;
   uint64_t last_index = 0;
   uint64_t kv_digest = 0;
+  // The log's compaction point: the latest snapshot taken or installed.
+  uint64_t snapshot_index = 0;
+  uint64_t first_index = 0;
   size_t pending_writes = 0;
   size_t pending_reads = 0;
 };
@@ -129,12 +136,31 @@ class Peer {
   bool HasReady() const { return raw_->HasReady(); }
   raft::Ready GetReady() { return raw_->GetReady(); }
   // Phase one (see the file comment). Returns whether `ready` has records to
-  // write (entries or a hard state); its held-back messages go to `held`.
+  // write (a snapshot, entries or a hard state); its held-back messages go
+  // to `held`; a snapshot from the leader is installed in the state machine
+  // and returned in `installed` to be made durable.
   bool BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
-                  PeerOutput& out);
+                  std::optional<SnapshotWrite>* installed, PeerOutput& out);
   // Phase two, once the records are durable (or when there were none).
   void FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
                    PeerOutput& out);
+
+  // Log GC: when the region has applied raft_log_gc_entries_max entries past
+  // its last snapshot and no snapshot of its own is being written, takes one
+  // at the applied index and returns it to be made durable (file, then WAL
+  // record). The log is compacted only once that is done.
+  std::optional<SnapshotWrite> MaybeSnapshot();
+  // The snapshot MaybeSnapshot returned is durable: record it in the raft
+  // storage (leaders send it to followers too far behind) and compact.
+  void OnSnapshotPersisted();
+  // The file name of the latest durable snapshot, if any.
+  std::optional<std::string> SnapshotFile() const;
+
+  // Checks a raft snapshot message's data before raft sees it: it must
+  // decode and its KV image must import. kInvalidArgument otherwise.
+  static absl::Status ValidateSnapshotMessage(const StoreConfig& config,
+                                              const raft::Message& message,
+                                              uint64_t region_id);
 
  private:
   struct PendingWrite {
@@ -152,7 +178,10 @@ class Peer {
   };
 
   Peer(PeerSetup setup, meta::Peer self);
-  absl::Status Init(const storage::WalGroupState& recovered);
+  absl::Status Init(const storage::WalGroupState& recovered,
+                    const std::optional<RegionSnapshotImage>& image);
+  // Replaces the state machine with the leader's snapshot.
+  SnapshotWrite Install(const raft::Snapshot& snapshot, PeerOutput& out);
   void Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response);
   void Refuse(PeerOutput& out, uint64_t reply_to, const kv::KvRequest& request,
               kv::Error error);
@@ -177,6 +206,11 @@ class Peer {
   absl::btree_map<uint64_t, PendingWrite> pending_writes_;
   absl::btree_map<uint64_t, PendingRead> pending_reads_;
   uint64_t next_read_ = 0;
+  // The compaction point (index and term of the latest durable snapshot).
+  raft::SnapshotMetadata snapshot_;
+  // A snapshot of our own being made durable: its metadata and raft data.
+  std::optional<raft::SnapshotMetadata> local_snapshot_;
+  std::string local_snapshot_data_;
 };
 
 }  // namespace raftstore::store

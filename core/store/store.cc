@@ -117,7 +117,14 @@ absl::Status Store::Load(StoreRecovery recovery) {
         group = std::move(it->second);
         recovery.groups.erase(it);
       }
-      if (absl::Status s = StartPeer(region, std::move(group)); !s.ok()) {
+      std::optional<RegionSnapshotImage> image;
+      if (auto it = recovery.snapshots.find(region.id());
+          it != recovery.snapshots.end()) {
+        image = std::move(it->second);
+      }
+      if (absl::Status s =
+              StartPeer(region, std::move(group), std::move(image));
+          !s.ok()) {
         return s;
       }
       continue;
@@ -136,11 +143,13 @@ absl::Status Store::Load(StoreRecovery recovery) {
 }
 
 absl::Status Store::StartPeer(const meta::Region& region,
-                              storage::WalGroupState recovered) {
+                              storage::WalGroupState recovered,
+                              std::optional<RegionSnapshotImage> snapshot) {
   PeerSetup setup;
   setup.config = &config_;
   setup.region = region;
   setup.recovered = std::move(recovered);
+  setup.snapshot = std::move(snapshot);
   setup.rng = rng_.Fork();
   absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
   if (!peer.ok()) {
@@ -193,10 +202,19 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
   for (const RaftMessage& message : batch.messages()) {
     ++stats_.messages_received;
     Peer* peer = FindPeer(message.region_id());
-    if (peer == nullptr || message.to_peer().store_id() != config_.store_id ||
-        !peer->Step(message).ok()) {
+    if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
       ++stats_.messages_refused;
+      continue;
     }
+    if (message.message().type() == raft::MESSAGE_TYPE_SNAPSHOT &&
+        !Peer::ValidateSnapshotMessage(config_, message.message(),
+                                       message.region_id())
+             .ok()) {
+      ++stats_.snapshot_messages_refused;
+      ++stats_.messages_refused;
+      continue;
+    }
+    if (!peer->Step(message).ok()) ++stats_.messages_refused;
   }
   return absl::OkStatus();
 }
@@ -281,9 +299,11 @@ void Store::CollectReadies() {
     for (int i = 0; i < kReadiesPerPeerMax && peer->HasReady(); ++i) {
       raft::Ready ready = peer->GetReady();
       std::vector<raft::Message> held;
-      if (peer->BeginReady(ready, &held, out)) {
-        parked_.push_back(
-            Parked{peer.get(), std::move(ready), std::move(held)});
+      std::optional<SnapshotWrite> installed;
+      if (peer->BeginReady(ready, &held, &installed, out)) {
+        if (installed.has_value()) ++stats_.snapshots_installed;
+        parked_.push_back(Parked{peer.get(), std::move(ready), std::move(held),
+                                 std::move(installed)});
         break;  // its next Ready waits for this one's write
       }
       peer->FinishReady(ready, held, out);
@@ -291,26 +311,53 @@ void Store::CollectReadies() {
   }
 }
 
+bool Store::FormWrite(WriteBatch* write) {
+  absl::btree_set<uint64_t> parked_regions;
+  for (Parked& parked : parked_) {
+    parked_regions.insert(parked.peer->region_id());
+    if (parked.installed.has_value()) {
+      write->snapshots.push_back(std::move(*parked.installed));
+      parked.installed.reset();
+    }
+  }
+  // A peer with a Ready in this write waits for the next round: its applied
+  // entries may not all be in its stable log yet.
+  for (auto& [id, peer] : peers_) {
+    if (parked_regions.contains(id)) continue;
+    std::optional<SnapshotWrite> snapshot = peer->MaybeSnapshot();
+    if (!snapshot.has_value()) continue;
+    ++stats_.snapshots_taken;
+    write->snapshots.push_back(*std::move(snapshot));
+    snapshotting_.push_back(peer.get());
+  }
+  if (parked_.empty() && write->snapshots.empty()) return false;
+  std::sort(write->snapshots.begin(), write->snapshots.end(),
+            [](const SnapshotWrite& a, const SnapshotWrite& b) {
+              return a.image.region.id() < b.image.region.id();
+            });
+  write->must_sync = !write->snapshots.empty();
+  // parked_ no longer grows: the spans into its entries stay valid until
+  // OnPersisted.
+  for (const Parked& parked : parked_) {
+    RegionWrite& region = write->regions.emplace_back();
+    region.region_id = parked.peer->region_id();
+    region.entries = std::span<const raft::Entry>(parked.ready.entries);
+    region.hard_state = parked.ready.hard_state;
+    write->must_sync = write->must_sync || parked.ready.must_sync;
+  }
+  return true;
+}
+
 StoreEffects Store::TakeEffects() {
   StoreEffects effects;
   if (in_flight_token_ == 0) {
     CollectReadies();
-    if (!parked_.empty()) {
+    if (FormWrite(&effects.write)) {
       in_flight_token_ = ++next_token_;
-      WriteBatch& write = effects.write;
-      write.token = in_flight_token_;
-      // parked_ no longer grows: the spans into its entries stay valid
-      // until OnPersisted.
-      for (const Parked& parked : parked_) {
-        RegionWrite& region = write.regions.emplace_back();
-        region.region_id = parked.peer->region_id();
-        region.entries = std::span<const raft::Entry>(parked.ready.entries);
-        region.hard_state = parked.ready.hard_state;
-        write.must_sync = write.must_sync || parked.ready.must_sync;
-      }
+      effects.write.token = in_flight_token_;
       ++stats_.writes;
-      if (write.must_sync) ++stats_.synced_writes;
-      stats_.entries_written += write.entry_count();
+      if (effects.write.must_sync) ++stats_.synced_writes;
+      stats_.entries_written += effects.write.entry_count();
     }
   }
   outbox_.Flush(&effects.messages);
@@ -328,12 +375,24 @@ void Store::OnPersisted(uint64_t token) {
   RS_CHECK_EQ(token, in_flight_token_)
       << "store " << config_.store_id << ": OnPersisted for write " << token
       << " but the write in flight is " << in_flight_token_;
+  for (Peer* peer : snapshotting_) peer->OnSnapshotPersisted();
+  snapshotting_.clear();
   PeerOutput out = Output();
   for (Parked& parked : parked_) {
     parked.peer->FinishReady(parked.ready, parked.held, out);
   }
   parked_.clear();
   in_flight_token_ = 0;
+}
+
+absl::btree_set<std::string> Store::LiveSnapshotFiles() const {
+  absl::btree_set<std::string> names;
+  for (const auto& [id, peer] : peers_) {
+    if (std::optional<std::string> name = peer->SnapshotFile()) {
+      names.insert(*std::move(name));
+    }
+  }
+  return names;
 }
 
 std::optional<PeerStatus> Store::GetPeerStatus(uint64_t region_id) const {

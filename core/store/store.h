@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/base/rng.h"
@@ -68,6 +69,9 @@ struct StoreRecovery {
   std::vector<manifest::RegionRecord> regions;
   // Wal::TakeRecovered().
   absl::btree_map<uint64_t, storage::WalGroupState> groups;
+  // ReadRegionSnapshots(disk, groups): the image of every snapshot the WAL
+  // records.
+  absl::btree_map<uint64_t, RegionSnapshotImage> snapshots;
 };
 
 // The manifest records of a brand-new store: each region Running, with no
@@ -87,7 +91,10 @@ struct StoreStats {
   uint64_t messages_refused = 0;
   uint64_t batches_sent = 0;
   uint64_t messages_sent = 0;
-  uint64_t writes = 0;         // WriteBatches handed out
+  uint64_t writes = 0;               // WriteBatches handed out
+  uint64_t snapshots_taken = 0;      // log GC snapshots of our own
+  uint64_t snapshots_installed = 0;  // received from leaders
+  uint64_t snapshot_messages_refused = 0;
   uint64_t synced_writes = 0;  // of which must_sync
   uint64_t entries_written = 0;
   uint64_t requests = 0;
@@ -141,22 +148,31 @@ class Store {
   // Whether TakeEffects would have anything to do (a Ready, queued messages
   // or replies) apart from the write in flight.
   bool HasWork() const;
+  // The snapshot files the store's durable state refers to (one per region
+  // with a snapshot): after OnPersisted, a driver may remove every other
+  // snapshot file (storage::RemoveStaleSnapshotFiles).
+  absl::btree_set<std::string> LiveSnapshotFiles() const;
 
  private:
   struct Parked {
     Peer* peer = nullptr;
     raft::Ready ready;
     std::vector<raft::Message> held;
+    std::optional<SnapshotWrite> installed;
   };
 
   explicit Store(const StoreConfig& config, Rng rng);
   absl::Status Load(StoreRecovery recovery);
   absl::Status StartPeer(const meta::Region& region,
-                         storage::WalGroupState recovered);
+                         storage::WalGroupState recovered,
+                         std::optional<RegionSnapshotImage> snapshot);
   Peer* FindPeer(uint64_t region_id) const;
   // Routing: the live peer that must serve `request`, or the error to answer.
   Peer* Route(const kv::KvRequest& request, kv::Error* error) const;
   void CollectReadies();
+  // Forms the write of this round from the parked Readies and the peers
+  // due for a log-GC snapshot; false when there is nothing to write.
+  bool FormWrite(WriteBatch* write);
   PeerOutput Output();
 
   const StoreConfig config_;
@@ -169,6 +185,8 @@ class Store {
   uint64_t in_flight_token_ = 0;
   uint64_t next_token_ = 0;
   std::vector<Parked> parked_;
+  // Peers whose own snapshot is in the write in flight.
+  std::vector<Peer*> snapshotting_;
   StoreStats stats_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/kv/kv_state_machine.h"
 
 namespace raftstore::store {
 namespace {
@@ -36,6 +37,22 @@ absl::Status StoreConfig::Validate() const {
   }
   if (absl::Status kv_status = kv.Validate(); !kv_status.ok()) {
     return Invalid("kv", std::string(kv_status.message()));
+  }
+  if (raft_log_gc_entries_max == 0) {
+    return Invalid("raft_log_gc_entries_max", "must be >= 1");
+  }
+  if (absl::Status s = storage::ValidateSnapshotFileOptions(snapshot_file);
+      !s.ok()) {
+    return Invalid("snapshot_file", std::string(s.message()));
+  }
+  if (snapshot_chunk_bytes < kv::KvStateMachine::ChunkBytesMin(kv) ||
+      snapshot_chunk_bytes > snapshot_file.chunk_bytes_max) {
+    return Invalid(
+        "snapshot_chunk_bytes",
+        absl::StrCat("must be in [KvStateMachine::ChunkBytesMin(kv) = ",
+                     kv::KvStateMachine::ChunkBytesMin(kv),
+                     ", snapshot_file.chunk_bytes_max = ",
+                     snapshot_file.chunk_bytes_max, "]"));
   }
   if (regions_max == 0) return Invalid("regions_max", "must be >= 1");
   if (region_proposals_max == 0) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "core/kv/kv_config.h"
+#include "core/storage/manifest/snapshot_file.h"
 
 namespace raftstore::store {
 
@@ -35,6 +36,19 @@ struct StoreConfig {
 
   // The state machine of every region.
   kv::KvConfig kv;
+
+  // Log GC: once a region has applied this many entries past its last
+  // snapshot, it snapshots its state machine (a snapshot file, then a WAL
+  // record) and compacts its log to that index; the WAL releases the
+  // segments no region needs any more. Followers too far behind get the
+  // snapshot.
+  uint64_t raft_log_gc_entries_max = 10000;
+  // The size of the KV image chunks in a snapshot: at least
+  // KvStateMachine::ChunkBytesMin(kv), at most snapshot_file.chunk_bytes_max.
+  uint64_t snapshot_chunk_bytes = uint64_t{4} << 20;
+  // How snapshot files are written and read (by the driver, with the same
+  // options the store sized its chunks for).
+  storage::SnapshotFileOptions snapshot_file;
 
   // Regions this store holds, in every state (RegionCatalogConfig).
   size_t regions_max = 65536;

@@ -17,7 +17,20 @@ size_t WriteBatch::entry_count() const {
   return count;
 }
 
-absl::Status AppendToWal(const WriteBatch& batch, storage::Wal* wal) {
+absl::Status StageWriteBatch(const WriteBatch& batch, storage::Disk* disk,
+                             storage::Wal* wal,
+                             const storage::SnapshotFileOptions& options) {
+  for (const SnapshotWrite& snapshot : batch.snapshots) {
+    if (absl::Status s = WriteSnapshotImage(disk, snapshot.image, options);
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (const SnapshotWrite& snapshot : batch.snapshots) {
+    absl::StatusOr<uint64_t> lsn = wal->SaveSnapshot(
+        snapshot.image.region.id(), snapshot.image.metadata, snapshot.kind);
+    if (!lsn.ok()) return lsn.status();
+  }
   for (const RegionWrite& region : batch.regions) {
     if (!region.entries.empty()) {
       absl::StatusOr<uint64_t> lsn =

@@ -24,7 +24,10 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/status/status.h"
+#include "core/storage/disk.h"
+#include "core/storage/manifest/snapshot_file.h"
 #include "core/storage/wal/wal.h"
+#include "core/store/snapshot_io.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/raft.pb.h"
 #include "proto/store.pb.h"
@@ -38,8 +41,16 @@ struct ClientReply {
   kv::KvResponse response;
 };
 
+// A region snapshot to make durable: its file first, then its WAL record.
+// kLocal: the store compacted its own log (the WAL keeps later entries);
+// kInstalled: received from the leader (it replaces the region's whole log).
+struct SnapshotWrite {
+  RegionSnapshotImage image;
+  storage::WalSnapshotKind kind = storage::WalSnapshotKind::kLocal;
+};
+
 // The raft records of one region in a write: its new entries and/or its hard
-// state, in that order (Ready order).
+// state, in that order (Ready order), after any snapshot of the region.
 struct RegionWrite {
   uint64_t region_id = 0;
   // Points into the store's own copy of the Ready: valid until
@@ -54,6 +65,8 @@ struct WriteBatch {
   // 0 when there is nothing to write.
   uint64_t token = 0;
   bool must_sync = false;
+  // Snapshots, ascending region id, each before that region's records.
+  std::vector<SnapshotWrite> snapshots;
   // Ascending region id.
   std::vector<RegionWrite> regions;
 
@@ -61,11 +74,17 @@ struct WriteBatch {
   size_t entry_count() const;
 };
 
-// Appends the batch's records to `wal` (buffered: the caller then calls
-// Wal::Sync when batch.must_sync, else Wal::Write). Errors: the Wal's (a
+// Stages the batch: writes and publishes each snapshot file on `disk`
+// (durable when this returns), then appends the batch's records to `wal`:
+// each snapshot's SaveSnapshot, then entries and hard states. The WAL
+// records are buffered; the caller then calls Wal::Sync when
+// batch.must_sync (always so when there are snapshots), else Wal::Write, and
+// then Store::OnPersisted. Errors: the snapshot file's or the Wal's (a
 // poisoned WAL, a bound); the caller must then fail the store (a failed
 // write cannot be retried: docs/wal-format.md).
-absl::Status AppendToWal(const WriteBatch& batch, storage::Wal* wal);
+absl::Status StageWriteBatch(const WriteBatch& batch, storage::Disk* disk,
+                             storage::Wal* wal,
+                             const storage::SnapshotFileOptions& options);
 
 struct StoreEffects {
   WriteBatch write;

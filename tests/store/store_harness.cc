@@ -21,6 +21,14 @@ constexpr int kPumpRoundsMax = 100000;
 
 }  // namespace
 
+storage::WalOptions WalOptionsForTests() {
+  storage::WalOptions options;
+  // Small segments, so that log GC releases some in a short test.
+  options.segment_bytes_max = uint64_t{16} * 1024;
+  options.verify_writes = true;
+  return options;
+}
+
 std::vector<meta::Region> MakeRegions(int count, int stores) {
   std::vector<meta::Region> regions;
   for (int i = 1; i <= count; ++i) {
@@ -84,7 +92,7 @@ absl::Status StoreHarness::Start(uint64_t store_id) {
     if (absl::Status s = (*manifest)->Apply(edit); !s.ok()) return s;
   }
   if (absl::Status s = (*manifest)->CheckIdent(ident); !s.ok()) return s;
-  auto wal = storage::Wal::Open(n.disk.get(), {});
+  auto wal = storage::Wal::Open(n.disk.get(), WalOptionsForTests());
   if (!wal.ok()) return wal.status();
   StoreRecovery recovery;
   for (const auto& [id, record] : (*manifest)->regions()) {
@@ -94,6 +102,10 @@ absl::Status StoreHarness::Start(uint64_t store_id) {
   StoreConfig config = base_;
   config.cluster_id = kClusterId;
   config.store_id = store_id;
+  auto snapshots =
+      ReadRegionSnapshots(n.disk.get(), recovery.groups, config.snapshot_file);
+  if (!snapshots.ok()) return snapshots.status();
+  recovery.snapshots = *std::move(snapshots);
   auto store = Store::Open(config, std::move(recovery), rng_.Fork());
   if (!store.ok()) return store.status();
   n.manifest = *std::move(manifest);
@@ -146,7 +158,10 @@ bool StoreHarness::Drive(Node& n) {
     ++n.counters.writes;
     n.counters.regions_per_write_max = std::max(
         n.counters.regions_per_write_max, effects.write.regions.size());
-    RS_CHECK(AppendToWal(effects.write, n.wal.get()).ok());
+    const StoreConfig& config = n.store->config();
+    RS_CHECK(StageWriteBatch(effects.write, n.disk.get(), n.wal.get(),
+                             config.snapshot_file)
+                 .ok());
     if (effects.write.must_sync) {
       RS_CHECK(n.wal->Sync().ok());
       ++n.counters.syncs;
@@ -154,6 +169,17 @@ bool StoreHarness::Drive(Node& n) {
       RS_CHECK(n.wal->Write().ok());
     }
     n.store->OnPersisted(effects.write.token);
+    if (!effects.write.snapshots.empty()) {
+      // The new snapshots are durable and the WAL points at them: older
+      // files and the segments no region needs any more can go.
+      n.counters.snapshots_written += effects.write.snapshots.size();
+      RS_CHECK(storage::RemoveStaleSnapshotFiles(n.disk.get(),
+                                                 n.store->LiveSnapshotFiles())
+                   .ok());
+      absl::StatusOr<int> removed = n.wal->CollectGarbage();
+      RS_CHECK(removed.ok()) << removed.status();
+      n.counters.segments_removed += static_cast<uint64_t>(*removed);
+    }
   }
   absl::btree_set<uint64_t> destinations;
   for (RaftMessageBatch& batch : effects.messages) {

@@ -1,7 +1,8 @@
 // A small deterministic harness of several stores (core/store) in one
 // process, for the store's unit and scenario tests: each store runs the real
 // storage engine (core/storage WAL and manifest) on its own SimDisk, writes
-// are made durable at once (AppendToWal + Wal::Sync, then OnPersisted), and
+// are made durable at once (StageWriteBatch + Wal::Sync, then OnPersisted;
+// then stale snapshot files and WAL segments are collected), and
 // message batches travel through a FIFO that can cut a store off. A crash
 // drops the store's memory and whatever its SimDisk had not synced; a start
 // recovers from the manifest and the WAL, as a real node does.
@@ -49,7 +50,12 @@ struct NodeCounters {
   uint64_t syncs = 0;
   size_t regions_per_write_max = 0;
   size_t messages_per_batch_max = 0;
+  uint64_t snapshots_written = 0;
+  uint64_t segments_removed = 0;
 };
+
+// 16 KiB segments with read-back verification.
+storage::WalOptions WalOptionsForTests();
 
 class StoreHarness {
  public:
@@ -67,6 +73,8 @@ class StoreHarness {
 
   Store* store(uint64_t store_id) const;
   const NodeCounters& counters(uint64_t store_id) const;
+  sim::SimDisk& disk(uint64_t store_id) { return *node(store_id).disk; }
+  storage::Wal* wal(uint64_t store_id) { return node(store_id).wal.get(); }
 
   // Hands `request` to the store now; returns the token its reply will
   // carry. Nothing is processed until Pump.

@@ -389,6 +389,113 @@ TEST_F(StoreTest, LeaseReadsServeWithoutAHeartbeatRound) {
   EXPECT_EQ(MustGet(KeyIn(2, 2, "z")), "lease");
 }
 
+StoreConfig GcConfig() {
+  StoreConfig config = TestConfig();
+  config.raft_log_gc_entries_max = 20;
+  return config;
+}
+
+TEST_F(StoreTest, LogGcSnapshotsCompactsAndReleasesWalSegments) {
+  StartAll(3, 1, GcConfig());
+  const std::string value(400, 'v');
+  for (int i = 0; i < 150; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), value);
+  harness_->RunUntil([] { return false; }, 20);
+  for (uint64_t s = 1; s <= 3; ++s) {
+    const PeerStatus status = *harness_->store(s)->GetPeerStatus(1);
+    EXPECT_GT(harness_->store(s)->stats().snapshots_taken, 0U) << s;
+    EXPECT_GT(status.snapshot_index, 100U) << s;
+    EXPECT_EQ(status.first_index, status.snapshot_index + 1) << s;
+    // 150 writes of 400 bytes fill several 16 KiB segments; GC left only
+    // what the last snapshot still needs.
+    EXPECT_GT(harness_->counters(s).segments_removed, 0U) << s;
+    EXPECT_LE(harness_->wal(s)->stats().segments, 3U) << s;
+    // Only the live snapshot file is kept.
+    EXPECT_EQ(harness_->store(s)->LiveSnapshotFiles().size(), 1U);
+  }
+  // The state survives a restart from snapshot + WAL tail.
+  for (uint64_t s = 1; s <= 3; ++s) harness_->Crash(s);
+  for (uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(harness_->Start(s).ok());
+  EXPECT_GT(harness_->store(1)->GetPeerStatus(1)->snapshot_index, 100U);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (int i = 0; i < 150; i += 7) {
+    EXPECT_EQ(MustGet(KeyIn(1, 1, absl::StrCat(i))), value) << i;
+  }
+}
+
+TEST_F(StoreTest, FollowerDownWhileTheLogWasCompactedCatchesUpBySnapshot) {
+  StartAll(3, 2, GcConfig());
+  const uint64_t down = FollowerStore(1);
+  harness_->Crash(down);
+  for (int i = 0; i < 80; ++i) MustPut(KeyIn(1, 2, absl::StrCat(i)), "v");
+  const uint64_t leader = harness_->LeaderStore(1);
+  ASSERT_GT(harness_->store(leader)->GetPeerStatus(1)->first_index, 2U)
+      << "the leader compacted what the follower lacks";
+  ASSERT_TRUE(harness_->Start(down).ok());
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        auto mine = harness_->store(down)->GetPeerStatus(1);
+        auto theirs =
+            harness_->store(harness_->LeaderStore(1))->GetPeerStatus(1);
+        return mine->applied_index == theirs->applied_index &&
+               mine->kv_digest == theirs->kv_digest;
+      },
+      500));
+  EXPECT_GE(harness_->store(down)->stats().snapshots_installed, 1U);
+  // The installed snapshot is durable: it survives another crash.
+  harness_->Crash(down);
+  ASSERT_TRUE(harness_->Start(down).ok());
+  EXPECT_GT(harness_->store(down)->GetPeerStatus(1)->snapshot_index, 2U);
+  EXPECT_TRUE(harness_->RunUntil(
+      [&] {
+        auto mine = harness_->store(down)->GetPeerStatus(1);
+        auto theirs =
+            harness_->store(harness_->LeaderStore(1))->GetPeerStatus(1);
+        return mine->kv_digest == theirs->kv_digest;
+      },
+      500));
+}
+
+TEST_F(StoreTest, MissingSnapshotFileIsDataLossAtStart) {
+  StartAll(3, 1, GcConfig());
+  for (int i = 0; i < 40; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  const std::string file = *harness_->store(2)->LiveSnapshotFiles().begin();
+  harness_->Crash(2);
+  ASSERT_TRUE(harness_->disk(2).Remove(file).ok());
+  const absl::Status status = harness_->Start(2);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find(file), std::string::npos) << status;
+}
+
+TEST(StoreBadInputTest, GarbageSnapshotMessageIsRefused) {
+  StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 5);
+  ASSERT_TRUE(harness.Start(1).ok());
+  Store* store = harness.store(1);
+  RaftMessageBatch batch;
+  batch.set_cluster_id(testing::kClusterId);
+  batch.set_to_store_id(1);
+  RaftMessage* message = batch.add_messages();
+  message->set_region_id(1);
+  message->mutable_to_peer()->set_id(PeerIdOf(1, 1));
+  message->mutable_to_peer()->set_store_id(1);
+  message->mutable_from_peer()->set_id(PeerIdOf(1, 2));
+  raft::Message* m = message->mutable_message();
+  m->set_type(raft::MESSAGE_TYPE_SNAPSHOT);
+  m->set_to(PeerIdOf(1, 1));
+  m->set_from(PeerIdOf(1, 2));
+  m->set_term(5);
+  m->mutable_snapshot()->mutable_metadata()->set_index(10);
+  m->mutable_snapshot()->mutable_metadata()->set_term(5);
+  m->mutable_snapshot()->set_data("not a snapshot");
+  EXPECT_TRUE(store->Receive(batch).ok());
+  EXPECT_EQ(store->stats().snapshot_messages_refused, 1U);
+  // A well-formed envelope whose KV image is damaged is refused too.
+  m->mutable_snapshot()->set_data(
+      EncodeSnapshotData(MakeRegions(1, 3)[0], {"garbage chunk"}));
+  EXPECT_TRUE(store->Receive(batch).ok());
+  EXPECT_EQ(store->stats().snapshot_messages_refused, 2U);
+  EXPECT_EQ(store->GetPeerStatus(1)->term, 0U) << "raft never saw them";
+}
+
 TEST(StoreBadInputTest, ReceiveRefusesBatchesForAnotherClusterOrStore) {
   StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 3);
   ASSERT_TRUE(harness.Start(1).ok());
