@@ -164,6 +164,12 @@ class Harness {
   std::vector<Outgoing> sent_;
 };
 
+// Learns region 1 (its leader on store 1) so requests go to the leader.
+void WarmCache(Harness& h) {
+  h.Submit(Get("warm"));
+  h.Run();
+}
+
 TEST(KvClientTest, PutThenGetFillsTheCacheFromTheResponse) {
   Harness h;
   const uint64_t put = h.Submit(Put("k", "v"));
@@ -460,10 +466,79 @@ TEST(KvClientTest, SessionExpiredIsUnknownAndRetiresTheSession) {
   EXPECT_EQ(h.client().stats().session_expired, 1U);
 }
 
-// Learns region 1 (its leader on store 1) so requests go to the leader.
-void WarmCache(Harness& h) {
-  h.Submit(Get("warm"));
+TEST(KvClientTest, SessionExpiredWithoutDoubtIsFail) {
+  Harness h;
+  h.Submit(Put("a", "1"));
   h.Run();
+  h.cluster().ExpireSession(h.client().client_id());
+  const uint64_t put = h.Submit(Put("b", "2"));
+  h.Run();  // the first attempt reaches the leader and is refused
+  const Completion& done = h.Done(put);
+  EXPECT_EQ(done.outcome, Outcome::kFail);
+  EXPECT_TRUE(done.error.has_session_expired());
+  EXPECT_EQ(done.attempts, 1U);
+  EXPECT_FALSE(h.cluster().applied().contains({done.client_id, 2}));
+}
+
+TEST(KvClientTest, WritesOfARetiredSessionFinishOnIt) {
+  Harness h;
+  WarmCache(h);
+  const uint64_t old_session = h.client().client_id();
+  const uint64_t doomed = h.Submit(Put("a", "1"), 150'000);
+  const uint64_t survivor = h.Submit(Put("b", "2"));
+  std::vector<Outgoing> lost = h.Take();  // both first attempts lost
+  ASSERT_EQ(lost.size(), 2U);
+  ASSERT_TRUE(h.Wake());  // both time out at 100 ms and are retried
+  std::vector<Outgoing> retries = h.Take();
+  ASSERT_EQ(retries.size(), 2U);
+  ASSERT_TRUE(h.Wake());  // 150 ms: the first write's deadline
+  EXPECT_EQ(h.Done(doomed).outcome, Outcome::kUnknown);
+  EXPECT_NE(h.client().client_id(), old_session);
+  // A new write opens the new session at sequence 1...
+  const uint64_t fresh = h.Submit(Put("c", "3"));
+  std::vector<Outgoing> out = h.Take();
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(HeaderOf(out[0].request).client_id(), h.client().client_id());
+  EXPECT_EQ(HeaderOf(out[0].request).sequence(), 1U);
+  EXPECT_EQ(HeaderOf(out[0].request).first_incomplete_sequence(), 1U);
+  h.Deliver(out[0]);
+  // ...while the surviving write keeps its own session, sequence, and the
+  // old session's first incomplete sequence (the doomed write's 1).
+  ASSERT_TRUE(h.Wake());
+  std::vector<Outgoing> again = h.Take();
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(HeaderOf(again[0].request).client_id(), old_session);
+  EXPECT_EQ(HeaderOf(again[0].request).sequence(), 2U);
+  EXPECT_EQ(HeaderOf(again[0].request).first_incomplete_sequence(), 1U);
+  h.Deliver(again[0]);
+  h.Run();
+  EXPECT_EQ(h.Done(survivor).outcome, Outcome::kOk);
+  EXPECT_EQ(h.Done(fresh).outcome, Outcome::kOk);
+}
+
+TEST(KvClientTest, RegionZeroNotFoundBacksOffAndAsksTheNextStore) {
+  Harness h;
+  const uint64_t get = h.Submit(Get("k"));
+  std::vector<Outgoing> first = h.Take();
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].store_id, 1U);
+  kv::KvResponse response;
+  response.set_request_id(first[0].request.request_id());
+  response.mutable_get()
+      ->mutable_header()
+      ->mutable_error()
+      ->mutable_region_not_found()
+      ->set_region_id(0);
+  h.client().OnResponse(1, response, h.now());
+  EXPECT_TRUE(h.Take().empty()) << "this store has nothing: pause first";
+  ASSERT_TRUE(h.Wake());
+  std::vector<Outgoing> second = h.Take();
+  ASSERT_EQ(second.size(), 1U);
+  EXPECT_EQ(second[0].store_id, 2U);
+  EXPECT_EQ(HeaderOf(second[0].request).region_id(), 0U);
+  h.Deliver(second[0]);
+  h.Run();
+  EXPECT_EQ(h.Done(get).outcome, Outcome::kOk);
 }
 
 TEST(KvClientTest, FirstIncompleteSequenceIsTheLowestUnanswered) {
