@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
 #include "core/base/rng.h"
+#include "sim/network/fast_draws.h"
 
 namespace raftstore::sim {
 namespace {
@@ -207,7 +208,7 @@ NetworkOptions NetworkOptions::Draw(Rng& rng, int node_count) {
 uint64_t DrawLatencyUs(const LatencyOptions& latency, Rng& rng) {
   uint64_t base = 0;
   if (latency.shape == LatencyShape::kUniform) {
-    base = rng.Range(latency.min_us, latency.max_us);
+    base = FastRange(rng, latency.min_us, latency.max_us);
   } else {
     // A geometric count of whole steps (P(k) = 2^-(k+1), mean 1) plus a
     // uniform fraction of a step: mean 1.5 steps, so a step of two thirds of
@@ -216,13 +217,13 @@ uint64_t DrawLatencyUs(const LatencyOptions& latency, Rng& rng) {
     const uint64_t step =
         std::max<uint64_t>(1, 2 * (latency.mean_us - latency.min_us) / 3);
     const uint64_t whole_steps = std::countl_zero(rng.Next());
-    const uint64_t extra = whole_steps * step + rng.Uniform(step);
+    const uint64_t extra = whole_steps * step + FastUniform(rng, step);
     base = std::min(latency.max_us, latency.min_us + extra);
   }
   // Always draw both, so the count of draws is fixed.
-  const bool spike = rng.Chance(latency.spike_per_million, kPerMillion);
+  const bool spike = FastChance(rng, latency.spike_per_million, kPerMillion);
   const uint64_t spike_us =
-      rng.Range(latency.spike_us_min, latency.spike_us_max);
+      FastRange(rng, latency.spike_us_min, latency.spike_us_max);
   return spike ? base + spike_us : base;
 }
 

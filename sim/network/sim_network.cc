@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
+#include "sim/network/fast_draws.h"
 
 namespace raftstore::sim {
 namespace {
@@ -93,11 +94,13 @@ void SimNetwork::CheckNode(int node) const {
 
 SimNetwork::SendDraws SimNetwork::Draw(const Link& link) {
   SendDraws draws{};
-  draws.drop = rng_.Chance(options_.drop_per_million, kPerMillion);
-  draws.duplicate = rng_.Chance(options_.duplicate_per_million, kPerMillion);
+  draws.drop = FastChance(rng_, options_.drop_per_million, kPerMillion);
+  draws.duplicate =
+      FastChance(rng_, options_.duplicate_per_million, kPerMillion);
   for (uint64_t& delay_us : draws.delay_us) {
     delay_us = DrawLatencyUs(link.latency, rng_);
-    const uint64_t jitter_us = rng_.Uniform(options_.reorder_jitter_us_max + 1);
+    const uint64_t jitter_us =
+        FastUniform(rng_, options_.reorder_jitter_us_max + 1);
     if (options_.reorder) delay_us += jitter_us;
   }
   return draws;
