@@ -1,6 +1,7 @@
 #include "sim/client.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -170,7 +171,7 @@ void SimClient::Begin(Operation call, kv::KvRequest request, bool is_write) {
     header->set_client_id(client_id_);
     header->set_sequence(++sequence_);
   }
-  current.request = std::move(request);
+  current.request = std::make_shared<kv::KvRequest>(std::move(request));
   current_ = std::move(current);
   Attempt();
 }
@@ -178,7 +179,10 @@ void SimClient::Begin(Operation call, kv::KvRequest request, bool is_write) {
 void SimClient::Attempt() {
   Current& c = *current_;
   ++c.attempt;
-  c.request.set_request_id(++next_request_id_);
+  if (c.request.use_count() > 1) {
+    c.request = std::make_shared<kv::KvRequest>(*c.request);
+  }
+  c.request->set_request_id(++next_request_id_);
   const int node = leader_hint_ != 0
                        ? leader_hint_
                        : 1 + static_cast<int>(rng_.Uniform(
@@ -187,9 +191,11 @@ void SimClient::Attempt() {
     trace_->Line(
         events_->now_us(),
         absl::StrCat("client ", index_, " attempt ", c.attempt, " request ",
-                     c.request.request_id(), " to n", node));
+                     c.request->request_id(), " to n", node));
   }
-  send_(node, c.request.SerializeAsString());
+  // Sent as an object: nothing in the network touches its bytes.
+  const uint64_t bytes = c.request->ByteSizeLong();
+  send_(node, Payload::Object<kv::KvRequest>(c.request, bytes));
   const uint64_t attempt = c.attempt;
   events_->ScheduleAfter(options_->workload.attempt_timeout_us,
                          [this, attempt] { OnAttemptTimeout(attempt); });
@@ -222,7 +228,7 @@ void SimClient::Retry(bool definitely_not_executed, uint64_t backoff_us) {
 
 void SimClient::Finish(Outcome outcome, Output output) {
   Current& c = *current_;
-  const bool was_put = c.request.request_case() == kv::KvRequest::kPut;
+  const bool was_put = c.request->request_case() == kv::KvRequest::kPut;
   history_->Complete(c.history_id, outcome, std::move(output),
                      events_->now_us());
   if (outcome == Outcome::kOk) ++ops_ok_;
@@ -246,14 +252,24 @@ void SimClient::Finish(Outcome outcome, Output output) {
   Think();
 }
 
-void SimClient::Receive(int from, const std::string& payload) {
-  kv::KvResponse response;
-  if (!response.ParseFromString(payload)) return;  // garbage: ignore
+void SimClient::Receive(int from, const Payload& payload) {
+  (void)from;
+  if (const kv::KvResponse* response = payload.object<kv::KvResponse>()) {
+    OnReply(*response);
+    return;
+  }
+  kv::KvResponse decoded;
+  if (payload.has_object() || !decoded.ParseFromString(payload.bytes())) {
+    return;  // garbage: ignore
+  }
+  OnReply(decoded);
+}
+
+void SimClient::OnReply(const kv::KvResponse& response) {
   if (!current_.has_value() ||
-      response.request_id() != current_->request.request_id()) {
+      response.request_id() != current_->request->request_id()) {
     return;  // a reply to an attempt we gave up on
   }
-  (void)from;
   OnResponse(response);
 }
 

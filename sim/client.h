@@ -24,6 +24,7 @@
 #define RAFTSTORE_SIM_CLIENT_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,6 +32,7 @@
 #include "proto/kvrpc.pb.h"
 #include "sim/event_queue.h"
 #include "sim/history/history.h"
+#include "sim/network/payload.h"
 #include "sim/options.h"
 #include "sim/trace.h"
 
@@ -38,8 +40,9 @@ namespace raftstore::sim {
 
 class SimClient {
  public:
-  // Sends a request to raft node `node` (1-based).
-  using SendFn = absl::AnyInvocable<void(int node, std::string payload)>;
+  // Sends a request to raft node `node` (1-based): a kv::KvRequest object
+  // (sim/network/payload.h).
+  using SendFn = absl::AnyInvocable<void(int node, Payload payload)>;
 
   // `index` is 0-based among the clients; the client id space is disjoint
   // per client and per session. Pointers must outlive the client.
@@ -57,8 +60,9 @@ class SimClient {
   void IssueGet(const std::string& key);
   bool idle() const { return !current_.has_value(); }
 
-  // A response arrived from node `from` (1-based).
-  void Receive(int from, const std::string& payload);
+  // A response arrived from node `from` (1-based): a kv::KvResponse object
+  // or its bytes (undecodable bytes are ignored).
+  void Receive(int from, const Payload& payload);
 
   uint64_t operations_ok() const { return ops_ok_; }
   uint64_t operations_failed() const { return ops_failed_; }
@@ -69,7 +73,9 @@ class SimClient {
  private:
   struct Current {
     size_t history_id = 0;
-    kv::KvRequest request;  // request_id rewritten per attempt
+    // request_id rewritten per attempt; copied first if an earlier attempt
+    // still holds it in flight (a sent object is never changed).
+    std::shared_ptr<kv::KvRequest> request;
     bool is_write = false;
     bool maybe_executed = false;
     uint64_t deadline_us = 0;
@@ -83,6 +89,7 @@ class SimClient {
   void OnAttemptTimeout(uint64_t attempt);
   void Retry(bool definitely_not_executed, uint64_t backoff_us);
   void Finish(Outcome outcome, Output output);
+  void OnReply(const kv::KvResponse& response);
   void OnResponse(const kv::KvResponse& response);
   std::string PickKey();
   std::string NewValue();

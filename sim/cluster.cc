@@ -84,7 +84,7 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
         }));
   }
   auto client_send = [this](int endpoint) {
-    return [this, endpoint](int node, std::string payload) {
+    return [this, endpoint](int node, Payload payload) {
       const SendResult sent =
           network_->Send(endpoint, node - 1, std::move(payload));
       if (trace_.keeps_text()) {
@@ -119,10 +119,10 @@ void Cluster::Deliver(int from, int to, Payload payload) {
   } else if (to < n + kClientCountMax) {
     const size_t client = static_cast<size_t>(to - n);
     if (client < clients_.size()) {
-      clients_[client]->Receive(from + 1, payload.bytes());
+      clients_[client]->Receive(from + 1, payload);
     }
   } else {
-    liveness_client_->Receive(from + 1, payload.bytes());
+    liveness_client_->Receive(from + 1, payload);
   }
 }
 

@@ -513,18 +513,23 @@ void SimNode::Receive(int from, Payload payload) {
 
 void SimNode::Handle(int from, const Payload& payload) {
   checker_->set_now_us(events_->now_us());
-  if (from >= options_->node_count) {
-    OnClientRequest(from, payload.bytes());
-  } else if (const raft::Message* message = payload.object<raft::Message>()) {
-    OnRaftMessage(from, *message);
-  } else {
-    // Bytes from a node: decode them (undecodable bytes are garbage).
-    raft::Message decoded;
-    if (payload.has_object() || !decoded.ParseFromString(payload.bytes())) {
-      ++stats_.garbage_messages;
-    } else {
+  if (from < options_->node_count) {
+    if (const raft::Message* message = payload.object<raft::Message>()) {
+      OnRaftMessage(from, *message);
+    } else if (raft::Message decoded;
+               !payload.has_object() &&
+               decoded.ParseFromString(payload.bytes())) {
       OnRaftMessage(from, decoded);
+    } else {
+      ++stats_.garbage_messages;  // undecodable bytes, or another type
     }
+  } else if (const kv::KvRequest* request = payload.object<kv::KvRequest>()) {
+    OnClientRequest(from, *request);
+  } else if (kv::KvRequest decoded; !payload.has_object() &&
+                                    decoded.ParseFromString(payload.bytes())) {
+    OnClientRequest(from, decoded);
+  } else {
+    ++stats_.garbage_messages;
   }
   HandleReadies();
 }
@@ -541,12 +546,7 @@ void SimNode::OnRaftMessage(int from, const raft::Message& message) {
   if (!status.ok()) ++stats_.garbage_messages;
 }
 
-void SimNode::OnClientRequest(int from, const std::string& payload) {
-  kv::KvRequest request;
-  if (!request.ParseFromString(payload)) {
-    ++stats_.garbage_messages;
-    return;
-  }
+void SimNode::OnClientRequest(int from, const kv::KvRequest& request) {
   switch (request.request_case()) {
     case kv::KvRequest::kPut:
     case kv::KvRequest::kDelete:
@@ -677,7 +677,7 @@ void SimNode::ServeReads() {
     get->set_found(value.has_value());
     if (value.has_value()) get->set_value(*value);
     ++stats_.reads_served;
-    Reply(read.endpoint, response);
+    Reply(read.endpoint, std::move(response));
     it = pending_reads_.erase(it);
   }
 }
@@ -696,10 +696,12 @@ void SimNode::PurgeStaleReads() {
   }
 }
 
-void SimNode::Reply(int endpoint, const kv::KvResponse& response) {
+void SimNode::Reply(int endpoint, kv::KvResponse response) {
   trace_->Hash(
       {0x4e91, id_, static_cast<uint64_t>(endpoint), response.request_id()});
-  send_(endpoint, response.SerializeAsString());
+  auto shared = std::make_shared<kv::KvResponse>(std::move(response));
+  const uint64_t bytes = shared->ByteSizeLong();
+  send_(endpoint, Payload::Object<kv::KvResponse>(std::move(shared), bytes));
 }
 
 void SimNode::ReplyError(int endpoint, const kv::KvRequest& request,
@@ -732,7 +734,7 @@ void SimNode::ReplyError(int endpoint, const kv::KvRequest& request,
                                                  error.ShortDebugString()));
   }
   *header->mutable_error() = std::move(error);
-  Reply(endpoint, response);
+  Reply(endpoint, std::move(response));
 }
 
 void SimNode::ReplyResult(const PendingWrite& pending,
@@ -777,7 +779,7 @@ void SimNode::ReplyResult(const PendingWrite& pending,
   if (result.outcome() != command::OUTCOME_APPLIED) {
     return ReplyError(pending.endpoint, shape, std::move(error));
   }
-  Reply(pending.endpoint, response);
+  Reply(pending.endpoint, std::move(response));
 }
 
 }  // namespace raftstore::sim

@@ -67,7 +67,8 @@ class SimNode {
  public:
   // Sends `payload` to network endpoint `to` (0-based: raft node k is
   // endpoint k-1, client i is endpoint node_count + i). Raft messages go as
-  // raft::Message objects (sim/network/payload.h), client replies as bytes.
+  // raft::Message objects, client replies as kv::KvResponse objects
+  // (sim/network/payload.h).
   using SendFn = absl::AnyInvocable<void(int to, Payload payload)>;
   // Told when the process comes up (true) or goes down (false), however
   // that happens (a fault, a fail-stop, its supervisor).
@@ -93,9 +94,10 @@ class SimNode {
   void SlowDisk(uint64_t until_us) { slow_disk_until_us_ = until_us; }
   static constexpr uint64_t kSlowDiskFactor = 10;
 
-  // A message from endpoint `from`: from a node, a raft::Message object or
-  // its bytes; from a client, the bytes of a KvRequest. Undecodable bytes
-  // and misaddressed messages are counted as garbage and ignored.
+  // A message from endpoint `from`: from a node, a raft::Message; from a
+  // client, a kv::KvRequest; either as an object or as its bytes.
+  // Undecodable bytes and misaddressed messages are counted as garbage and
+  // ignored.
   void Receive(int from, Payload payload);
 
   bool up() const { return raw_ != nullptr; }
@@ -151,12 +153,12 @@ class SimNode {
   // Handles a message now (the process is running).
   void Handle(int from, const Payload& payload);
   void OnRaftMessage(int from, const raft::Message& message);
-  void OnClientRequest(int from, const std::string& payload);
+  void OnClientRequest(int from, const kv::KvRequest& request);
   void ProposeWrite(int from, const kv::KvRequest& request);
   void StartRead(int from, const kv::KvRequest& request);
   void ServeReads();
   void PurgeStaleReads();
-  void Reply(int endpoint, const kv::KvResponse& response);
+  void Reply(int endpoint, kv::KvResponse response);
   void ReplyError(int endpoint, const kv::KvRequest& request, kv::Error error);
   void ReplyResult(const PendingWrite& pending,
                    const command::CommandResult& result);
