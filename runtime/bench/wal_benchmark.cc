@@ -360,6 +360,17 @@ uint64_t ParseCount(const char* text) {
   return value;
 }
 
+// The machine's load average: a shared machine's other jobs take the CPUs
+// the pipelined run needs and the disk's syncs, so a table is only worth as
+// much as the quiet it was measured in.
+void PrintLoad(const char* when) {
+  double load[3] = {0, 0, 0};
+  if (::getloadavg(load, 3) == 3) {
+    std::printf("load average at %s: %.2f %.2f %.2f (%u CPUs)\n", when, load[0],
+                load[1], load[2], std::thread::hardware_concurrency());
+  }
+}
+
 struct Worst {
   double serial = 1e9;
   double pipelined = 1e9;
@@ -386,6 +397,7 @@ int main(int argc, char** argv) {
     Die("usage: wal_benchmark [seconds_per_phase > 0 [regions batch]]");
   }
   const std::filesystem::path dir = MakeTempDir();
+  PrintLoad("start");
   std::printf(
       "directory %s; %zu-byte entries, one per AppendEntries; %.1f s per "
       "phase per case\n"
@@ -437,6 +449,7 @@ int main(int argc, char** argv) {
                                                : " (>= 100000: NOT met)")
                     : "");
   }
+  PrintLoad("end");
   std::filesystem::remove_all(dir);
   return 0;
 }
