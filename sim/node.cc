@@ -188,6 +188,7 @@ void SimNode::Crash() {
   pending_reads_.clear();
   write_in_flight_ = false;
   write_ready_ = raft::Ready();
+  write_batch_.reset();
   write_held_.clear();
   disk_.Crash();
   trace_->Line(events_->now_us(), absl::StrCat("n", id_, " crashes"));
@@ -311,19 +312,24 @@ void SimNode::HandleReadies() {
                   rd.hard_state.has_value() ? rd.hard_state->commit() : 0});
     RS_CHECK(!rd.snapshot.has_value())
         << "n" << id_ << ": snapshots are not used by this simulation yet";
-    std::vector<raft::Message> held;
+    std::vector<uint32_t> held;
     bool send_all_early = false;
 #ifdef RAFTSTORE_INJECTED_BUGS
     send_all_early = injected_bug_ == raft::InjectedBug::kAckBeforePersist;
 #endif
-    for (raft::Message& m : rd.messages) {
-      if (send_all_early || MaySendBeforeWrite(m)) {
-        SendRaft(std::move(m));
-      } else {
-        held.push_back(std::move(m));
-      }
+    MessageBatch batch;
+    if (!rd.messages.empty()) {
+      batch =
+          std::make_shared<std::vector<raft::Message>>(std::move(rd.messages));
     }
     rd.messages.clear();
+    for (size_t i = 0; batch != nullptr && i < batch->size(); ++i) {
+      if (send_all_early || MaySendBeforeWrite((*batch)[i])) {
+        SendRaft(batch, i);
+      } else {
+        held.push_back(static_cast<uint32_t>(i));
+      }
+    }
     const bool write = !rd.entries.empty() || rd.hard_state.has_value();
     if (!rd.entries.empty()) {
       absl::StatusOr<uint64_t> lsn = wal_->AppendEntries(kGroupId, rd.entries);
@@ -346,7 +352,7 @@ void SimNode::HandleReadies() {
     // Duty 3: committed entries are durable on a quorum; apply now.
     Apply(rd.committed_entries);
     if (!write) {
-      for (raft::Message& m : held) SendRaft(std::move(m));
+      for (const uint32_t i : held) SendRaft(batch, i);
       ServeReads();
       raw_->Advance(rd);
       continue;
@@ -357,6 +363,7 @@ void SimNode::HandleReadies() {
     if (slow_disk_until_us_ > events_->now_us()) latency_us *= kSlowDiskFactor;
     const uint64_t incarnation = incarnation_;
     write_ready_ = std::move(rd);
+    write_batch_ = std::move(batch);
     write_held_ = std::move(held);
     events_->ScheduleAfter(latency_us, [this, incarnation] {
       WhenRunning(incarnation,
@@ -370,8 +377,10 @@ void SimNode::FinishWrite(uint64_t incarnation) {
   if (incarnation != incarnation_ || !up()) return;
   RS_CHECK(write_in_flight_);
   raft::Ready rd = std::move(write_ready_);
-  std::vector<raft::Message> held = std::move(write_held_);
+  const MessageBatch batch = std::move(write_batch_);
+  const std::vector<uint32_t> held = std::move(write_held_);
   write_ready_ = raft::Ready();
+  write_batch_.reset();
   write_held_.clear();
   checker_->set_now_us(events_->now_us());
   if (rd.must_sync || !rd.entries.empty()) {
@@ -395,7 +404,7 @@ void SimNode::FinishWrite(uint64_t incarnation) {
     RS_CHECK(storage_->Append(std::move(rd.entries)).ok());
   }
   if (rd.hard_state.has_value()) storage_->SetHardState(*rd.hard_state);
-  for (raft::Message& m : held) SendRaft(std::move(m));
+  for (const uint32_t i : held) SendRaft(batch, i);
   ServeReads();
   write_in_flight_ = false;
   raw_->Advance(rd);
@@ -485,17 +494,19 @@ void SimNode::ApplyOne(const raft::Entry& entry) {
   ReplyError(pending.endpoint, request, error);
 }
 
-void SimNode::SendRaft(raft::Message message) {
+void SimNode::SendRaft(const MessageBatch& batch, size_t index) {
+  const raft::Message& message = (*batch)[index];
   trace_->Hash({0x5e7d, id_, message.to(),
                 static_cast<uint64_t>(message.type()), message.term(),
                 message.index()});
   const int to = static_cast<int>(message.to()) - 1;
   // Passed as an object: no fault in the network touches a message's bytes,
   // so encoding and decoding it would only cost time. The size is the
-  // encoding's, for the network's caps and bandwidth.
-  auto shared = std::make_shared<raft::Message>(std::move(message));
-  const uint64_t bytes = shared->ByteSizeLong();
-  send_(to, Payload::Object<raft::Message>(std::move(shared), bytes));
+  // encoding's, for the network's caps and bandwidth. The payload shares
+  // ownership of the whole batch (shared_ptr's aliasing constructor).
+  const uint64_t bytes = message.ByteSizeLong();
+  send_(to, Payload::Object<raft::Message>(
+                std::shared_ptr<const raft::Message>(batch, &message), bytes));
 }
 
 void SimNode::Receive(int from, Payload payload) {

@@ -143,13 +143,18 @@ class SimNode {
   // Runs `action` now, or when the pause ends (in order).
   void WhenRunning(uint64_t incarnation, absl::AnyInvocable<void()> action);
   void HandleReadies();
-  // Completes the write in flight (write_ready_, write_held_).
+  // Completes the write in flight (write_ready_, write_batch_,
+  // write_held_).
   void FinishWrite(uint64_t incarnation);
   void FailStop(const std::string& why);
   void OnSoftState(const raft::SoftState& soft);
   void Apply(std::vector<raft::Entry>& entries);
   void ApplyOne(const raft::Entry& entry);
-  void SendRaft(raft::Message message);
+  // A Ready's messages, shared by every payload that carries one of them:
+  // one allocation per Ready and no copy or move per message.
+  using MessageBatch = std::shared_ptr<std::vector<raft::Message>>;
+  // Sends (*batch)[index].
+  void SendRaft(const MessageBatch& batch, size_t index);
   // Handles a message now (the process is running).
   void Handle(int from, const Payload& payload);
   void OnRaftMessage(int from, const raft::Message& message);
@@ -186,10 +191,11 @@ class SimNode {
   uint64_t paused_until_us_ = 0;
   std::deque<absl::AnyInvocable<void()>> deferred_;
   bool write_in_flight_ = false;
-  // The Ready whose write is in flight, and the messages that leave once it
-  // is durable (one write in flight at a time).
+  // The Ready whose write is in flight, its messages, and the indexes of
+  // those that leave once it is durable (one write in flight at a time).
   raft::Ready write_ready_;
-  std::vector<raft::Message> write_held_;
+  MessageBatch write_batch_;
+  std::vector<uint32_t> write_held_;
   bool was_leader_ = false;
   absl::btree_map<uint64_t, PendingWrite> pending_writes_;
   absl::btree_map<std::string, PendingRead> pending_reads_;
