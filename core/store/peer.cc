@@ -13,6 +13,7 @@
 #include "core/base/check.h"
 #include "core/kv/command_codec.h"
 #include "core/store/requests.h"
+#include "proto/store.pb.h"
 
 namespace raftstore::store {
 namespace {
@@ -59,8 +60,10 @@ absl::StatusOr<std::unique_ptr<Peer>> Peer::Create(PeerSetup setup) {
   }
   storage::WalGroupState recovered = std::move(setup.recovered);
   std::optional<RegionSnapshotImage> image = std::move(setup.snapshot);
+  const bool bootstrap = setup.bootstrap;
   std::unique_ptr<Peer> peer(new Peer(std::move(setup), *self));
-  if (absl::Status status = peer->Init(recovered, image); !status.ok()) {
+  if (absl::Status status = peer->Init(recovered, image, bootstrap);
+      !status.ok()) {
     return status;
   }
   return peer;
@@ -73,16 +76,19 @@ Peer::Peer(PeerSetup setup, meta::Peer self)
       rng_(setup.rng) {}
 
 absl::Status Peer::Init(const storage::WalGroupState& recovered,
-                        const std::optional<RegionSnapshotImage>& image) {
+                        const std::optional<RegionSnapshotImage>& image,
+                        bool bootstrap) {
   storage_ = std::make_unique<raft::MemoryStorage>();
   raft::Snapshot base;
   *base.mutable_metadata() = recovered.snapshot;
-  const uint64_t applied = recovered.snapshot.index();
+  uint64_t applied = recovered.snapshot.index();
+  raft::HardState hard_state = recovered.hard_state;
   kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
-  if (applied == 0) {
-    *base.mutable_metadata()->mutable_conf_state() =
-        BootstrapConfState(region_);
-  } else {
+  if (applied == 0 && bootstrap && recovered.entries.empty() &&
+      recovered.hard_state.term() == 0) {
+    base = Bootstrap();
+    applied = kRaftInitLogIndex;
+  } else if (applied > 0) {
     if (!image.has_value()) {
       return absl::DataLossError(absl::StrCat(
           "region ", region_.id(), ": the WAL records a snapshot at ", applied,
@@ -96,6 +102,13 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
     }
     base.set_data(EncodeSnapshotData(image->region, image->kv_chunks));
     snapshot_ = recovered.snapshot;
+    // The manifest's meta may lag the snapshot's (a crash before the
+    // manifest edit); the snapshot's is then the truth.
+    const meta::RegionEpoch& theirs = image->region.epoch();
+    if (theirs.version() > region_.epoch().version() ||
+        theirs.conf_version() > region_.epoch().conf_version()) {
+      region_ = image->region;
+    }
   }
   if (absl::Status s = storage_->ApplySnapshot(base); !s.ok()) {
     return absl::DataLossError(absl::StrCat(
@@ -107,7 +120,11 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
           "region ", region_.id(), ": recovered entries: ", s.message()));
     }
   }
-  storage_->SetHardState(recovered.hard_state);
+  // The snapshot is committed by definition; and a bootstrap snapshot's term
+  // may not have reached the hard state before a crash.
+  hard_state.set_term(std::max(hard_state.term(), base.metadata().term()));
+  hard_state.set_commit(std::max(hard_state.commit(), base.metadata().index()));
+  storage_->SetHardState(hard_state);
   raft::Config rc;
   rc.id = self_.id();
   rc.storage = storage_.get();
@@ -314,6 +331,31 @@ bool Peer::BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
          ready.hard_state.has_value();
 }
 
+raft::Snapshot Peer::Bootstrap() {
+  kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, kRaftInitLogIndex);
+  SnapshotWrite write;
+  write.kind = storage::WalSnapshotKind::kLocal;
+  raft::SnapshotMetadata& metadata = write.image.metadata;
+  metadata.set_format_version(raft::kSnapshotFormatVersion);
+  metadata.set_index(kRaftInitLogIndex);
+  metadata.set_term(kRaftInitLogTerm);
+  *metadata.mutable_conf_state() = BootstrapConfState(region_);
+  write.image.region = region_;
+  write.image.kv_chunks = kv_->ExportChunks(config_->snapshot_chunk_bytes);
+  raft::Snapshot base;
+  *base.mutable_metadata() = metadata;
+  base.set_data(EncodeSnapshotData(region_, write.image.kv_chunks));
+  snapshot_ = metadata;
+  bootstrap_write_ = std::move(write);
+  return base;
+}
+
+std::optional<SnapshotWrite> Peer::TakeBootstrapSnapshot() {
+  std::optional<SnapshotWrite> write = std::move(bootstrap_write_);
+  bootstrap_write_.reset();
+  return write;
+}
+
 SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
   const uint64_t index = snapshot.metadata().index();
   // Receive validated the data (ValidateSnapshotMessage): a failure here is
@@ -338,7 +380,14 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
     pending_writes_.erase(pending_writes_.begin());
     --out.counters->proposals_in_flight;
   }
+  const bool was_initialized = initialized();
   snapshot_ = snapshot.metadata();
+  const meta::RegionEpoch& theirs = write.image.region.epoch();
+  if (!was_initialized || theirs.version() > region_.epoch().version() ||
+      theirs.conf_version() > region_.epoch().conf_version()) {
+    region_ = write.image.region;
+    out.meta_changed->push_back(region_.id());
+  }
   // A snapshot of our own still being written is older: it is recorded
   // anyway (the WAL keeps the newer one) but no longer compacts anything.
   return write;
@@ -347,9 +396,12 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
 std::optional<SnapshotWrite> Peer::MaybeSnapshot() {
   const uint64_t applied = kv_->applied_index();
   if (local_snapshot_.has_value() ||
-      applied - snapshot_.index() < config_->raft_log_gc_entries_max) {
+      (!snapshot_due_ &&
+       applied - snapshot_.index() < config_->raft_log_gc_entries_max)) {
     return std::nullopt;
   }
+  if (applied <= snapshot_.index()) return std::nullopt;
+  snapshot_due_ = false;
   absl::StatusOr<uint64_t> term = storage_->Term(applied);
   RS_CHECK(term.ok()) << "region " << region_.id() << ": applied index "
                       << applied << " not in the stable log: " << term.status();
@@ -441,9 +493,12 @@ void Peer::OnSoftState(const raft::SoftState& soft, PeerOutput& out) {
 
 void Peer::ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out) {
   for (const raft::Entry& entry : entries) {
+    if (entry.type() == raft::ENTRY_TYPE_CONF_CHANGE) {
+      ApplyConfChange(entry, out);
+      continue;
+    }
     RS_CHECK_EQ(entry.type(), raft::ENTRY_TYPE_NORMAL)
-        << "region " << region_.id() << " index " << entry.index()
-        << ": this store proposes no membership changes yet";
+        << "region " << region_.id() << " index " << entry.index();
     command::CommandResult result;
     if (entry.data().empty()) {
       kv_->ApplyEmpty(entry.index());
@@ -493,6 +548,267 @@ void Peer::Answer(const raft::Entry& entry,
     error.set_message("proposal lost to a leader change; it did not apply");
     Refuse(out, pending.reply_to, shape, std::move(error));
   }
+}
+
+std::optional<kv::Error> Peer::CheckChangePeer(
+    const ChangePeerRequest& request) {
+  const meta::Peer& target = request.peer();
+  kv::Error error;
+  if (target.id() == 0 || target.store_id() == 0) {
+    error.set_message("change peer: the peer needs a nonzero id and store id");
+    return error;
+  }
+  const meta::Peer* existing = FindPeer(region_, target.id());
+  switch (request.type()) {
+    case raft::CONF_CHANGE_TYPE_ADD_LEARNER:
+      for (const meta::Peer& peer : region_.peers()) {
+        if (peer.id() == target.id() || peer.store_id() == target.store_id()) {
+          error.set_message(absl::StrCat("change peer: region ", region_.id(),
+                                         " already has peer ", peer.id(),
+                                         " on store ", peer.store_id()));
+          return error;
+        }
+      }
+      return std::nullopt;
+    case raft::CONF_CHANGE_TYPE_ADD_VOTER: {
+      if (existing == nullptr || existing->role() != meta::PEER_ROLE_LEARNER) {
+        error.set_message(absl::StrCat(
+            "change peer: only a learner of the region can be promoted; peer ",
+            target.id(), " is not one"));
+        return error;
+      }
+      const raft::Progress* progress =
+          raw_->raft().tracker().GetProgress(target.id());
+      const uint64_t last = raw_->raft().log().LastIndex();
+      if (progress == nullptr ||
+          progress->match() + config_->learner_catch_up_entries_max < last) {
+        return ServerBusyError(
+            absl::StrCat("learner ", target.id(), " has not caught up (match ",
+                         progress == nullptr ? 0 : progress->match(),
+                         ", leader's last index ", last, ")"),
+            config_->busy_backoff_ms);
+      }
+      return std::nullopt;
+    }
+    case raft::CONF_CHANGE_TYPE_REMOVE_NODE: {
+      if (existing == nullptr) {
+        error.set_message(absl::StrCat("change peer: peer ", target.id(),
+                                       " is not in region ", region_.id()));
+        return error;
+      }
+      int voters_left = 0;
+      for (const meta::Peer& peer : region_.peers()) {
+        if (peer.id() != target.id() &&
+            peer.role() != meta::PEER_ROLE_LEARNER) {
+          ++voters_left;
+        }
+      }
+      if (voters_left == 0) {
+        error.set_message("change peer: removing the last voter");
+        return error;
+      }
+      return std::nullopt;
+    }
+    default:
+      error.set_message("change peer: unknown change type");
+      return error;
+  }
+}
+
+void Peer::RefuseAdmin(PeerOutput& out, uint64_t reply_to,
+                       const AdminRequest& request, kv::Error error) {
+  AdminResponse response;
+  response.set_request_id(request.request_id());
+  *response.mutable_error() = std::move(error);
+  out.admin_replies->push_back(AdminReply{reply_to, std::move(response)});
+}
+
+void Peer::ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
+                             PeerOutput& out) {
+  if (!IsLeader()) {
+    return RefuseAdmin(out, reply_to, request,
+                       NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  if (std::optional<kv::Error> error = CheckChangePeer(request.change_peer())) {
+    return RefuseAdmin(out, reply_to, request, *std::move(error));
+  }
+  if (pending_admin_.size() >= config_->region_proposals_max) {
+    return RefuseAdmin(out, reply_to, request,
+                       ServerBusyError("region has too many admin commands",
+                                       config_->busy_backoff_ms));
+  }
+  ConfChangeContext context;
+  *context.mutable_peer() = request.change_peer().peer();
+  *context.mutable_epoch() = region_.epoch();
+  raft::ConfChange change;
+  change.set_transition(raft::CONF_CHANGE_TRANSITION_AUTO);
+  raft::ConfChangeSingle* single = change.add_changes();
+  single->set_type(request.change_peer().type());
+  single->set_node_id(request.change_peer().peer().id());
+  change.set_context(context.SerializeAsString());
+  const raft::ProposeResult result = raw_->ProposeConfChange(change);
+  if (result == raft::ProposeResult::kOk) {
+    pending_admin_[raw_->raft().log().LastIndex()] =
+        PendingAdmin{raw_->raft().term(), reply_to, request.request_id()};
+    return;
+  }
+  if (result == raft::ProposeResult::kNotLeader) {
+    return RefuseAdmin(out, reply_to, request,
+                       NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  if (result == raft::ProposeResult::kInvalid) {
+    kv::Error error;
+    error.set_message("raft refused the membership change as invalid");
+    return RefuseAdmin(out, reply_to, request, std::move(error));
+  }
+  RefuseAdmin(out, reply_to, request,
+              ServerBusyError(raft::ProposeResultName(result),
+                              config_->busy_backoff_ms));
+}
+
+void Peer::TransferLeader(uint64_t reply_to, const AdminRequest& request,
+                          PeerOutput& out) {
+  if (!IsLeader()) {
+    return RefuseAdmin(out, reply_to, request,
+                       NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  const meta::Peer* target =
+      FindPeer(region_, request.transfer_leader().peer().id());
+  if (target == nullptr || target->role() == meta::PEER_ROLE_LEARNER) {
+    kv::Error error;
+    error.set_message(absl::StrCat("transfer leader: peer ",
+                                   request.transfer_leader().peer().id(),
+                                   " is not a voter of region ", region_.id()));
+    return RefuseAdmin(out, reply_to, request, std::move(error));
+  }
+  if (raw_->TransferLeader(target->id()) != raft::TransferResult::kOk) {
+    return RefuseAdmin(
+        out, reply_to, request,
+        ServerBusyError("raft refused the transfer", config_->busy_backoff_ms));
+  }
+  AdminResponse response;
+  response.set_request_id(request.request_id());
+  *response.mutable_region() = region_;
+  out.admin_replies->push_back(AdminReply{reply_to, std::move(response)});
+}
+
+void Peer::ApplyConfChange(const raft::Entry& entry, PeerOutput& out) {
+  kv_->ApplyEmpty(entry.index());
+  raft::ConfChange change;
+  // Only a leader's own encoder writes these, into a checksummed log.
+  RS_CHECK(change.ParseFromString(entry.data()))
+      << "region " << region_.id() << " index " << entry.index();
+  const absl::StatusOr<raft::ConfState> conf = raw_->ApplyConfChange(change);
+  ConfChangeContext context;
+  const bool described = conf.ok() && change.changes_size() == 1 &&
+                         context.ParseFromString(change.context()) &&
+                         context.peer().id() == change.changes(0).node_id();
+  if (described) {
+    const uint64_t at = context.epoch().conf_version();
+    RS_CHECK_LE(at, region_.epoch().conf_version())
+        << "region " << region_.id() << ": a change proposed at conf_version "
+        << at << " applies to meta at " << region_.epoch().conf_version();
+    if (at == region_.epoch().conf_version()) {
+      ChangeMeta(change.changes(0).type(), context.peer());
+      region_.mutable_epoch()->set_conf_version(at + 1);
+      out.meta_changed->push_back(region_.id());
+      if (FindPeer(region_, self_.id()) == nullptr) {
+        out.removed->push_back(region_.id());
+      }
+    }
+  }
+  // The next snapshot a leader sends must name the new membership (raft
+  // refuses a snapshot whose configuration lacks the receiver, so an old
+  // one would never let a new peer in): take one now.
+  if (conf.ok()) snapshot_due_ = true;
+  kv::Error error;
+  if (!conf.ok()) error.set_message(std::string(conf.status().message()));
+  AnswerAdmin(entry, conf.ok() ? nullptr : &error, out);
+  // A write pending at this index lost it to the change.
+  Answer(entry, command::CommandResult(), out);
+}
+
+void Peer::ChangeMeta(raft::ConfChangeType type, const meta::Peer& peer) {
+  auto* peers = region_.mutable_peers();
+  auto it =
+      std::find_if(peers->begin(), peers->end(),
+                   [&](const meta::Peer& p) { return p.id() == peer.id(); });
+  switch (type) {
+    case raft::CONF_CHANGE_TYPE_ADD_LEARNER:
+    case raft::CONF_CHANGE_TYPE_ADD_VOTER: {
+      meta::Peer* target = it == peers->end() ? region_.add_peers() : &*it;
+      *target = peer;
+      target->set_role(type == raft::CONF_CHANGE_TYPE_ADD_LEARNER
+                           ? meta::PEER_ROLE_LEARNER
+                           : meta::PEER_ROLE_VOTER);
+      return;
+    }
+    case raft::CONF_CHANGE_TYPE_REMOVE_NODE:
+      if (it != peers->end()) peers->erase(it);
+      return;
+    default:
+      return;
+  }
+}
+
+void Peer::AnswerAdmin(const raft::Entry& entry, const kv::Error* error,
+                       PeerOutput& out) {
+  auto it = pending_admin_.begin();
+  while (it != pending_admin_.end() && it->first <= entry.index()) {
+    const PendingAdmin pending = it->second;
+    const bool mine =
+        it->first == entry.index() && pending.term == entry.term();
+    it = pending_admin_.erase(it);
+    AdminResponse response;
+    response.set_request_id(pending.request_id);
+    if (!mine) {
+      *response.mutable_error() = NotLeaderError(region_.id(), LeaderPeer());
+      response.mutable_error()->set_message(
+          "admin command lost to a leader change; it did not apply");
+    } else if (error != nullptr) {
+      *response.mutable_error() = *error;
+    } else {
+      *response.mutable_region() = region_;
+    }
+    out.admin_replies->push_back(
+        AdminReply{pending.reply_to, std::move(response)});
+  }
+}
+
+void Peer::AbandonPending(PeerOutput& out) {
+  const kv::Error gone = RegionNotFoundError(region_.id());
+  for (auto& [index, pending] : pending_writes_) {
+    kv::KvRequest shape;
+    shape.set_request_id(pending.request_id);
+    if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
+    if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
+    if (pending.kind == kv::KvRequest::kCompareAndSwap) {
+      shape.mutable_compare_and_swap();
+    }
+    // The write may or may not have applied (it was proposed here); the
+    // error names no certainty, the client's outcome stays unknown.
+    kv::Error error;
+    error.mutable_timeout()->set_reason(
+        "the region's peer on this store was removed; outcome unknown");
+    Reply(out, pending.reply_to, ErrorResponse(shape, std::move(error)));
+    --out.counters->proposals_in_flight;
+  }
+  pending_writes_.clear();
+  for (auto& [id, read] : pending_reads_) {
+    Reply(out, read.reply_to, ErrorResponse(read.request, gone));
+  }
+  pending_reads_.clear();
+  for (auto& [index, pending] : pending_admin_) {
+    AdminResponse response;
+    response.set_request_id(pending.request_id);
+    kv::Error error;
+    error.mutable_timeout()->set_reason(
+        "the region's peer on this store was removed; outcome unknown");
+    *response.mutable_error() = std::move(error);
+    out.admin_replies->push_back(
+        AdminReply{pending.reply_to, std::move(response)});
+  }
+  pending_admin_.clear();
 }
 
 void Peer::ServeReads(PeerOutput& out) {

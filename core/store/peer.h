@@ -68,16 +68,34 @@ struct PeerOutput {
   Outbox* outbox = nullptr;
   std::vector<ClientReply>* replies = nullptr;
   StoreCounters* counters = nullptr;
+  std::vector<AdminReply>* admin_replies = nullptr;
+  // Regions whose meta changed (a membership change applied, a snapshot
+  // with newer meta installed): the store updates its catalog and manifest.
+  std::vector<uint64_t>* meta_changed = nullptr;
+  // Regions whose local peer a membership change removed: the store
+  // destroys the peer once its Ready is done.
+  std::vector<uint64_t>* removed = nullptr;
 };
+
+// Where a bootstrapped region's raft log starts: its first snapshot, holding
+// the initial membership and an empty state machine, is at this index and
+// term (so the membership always comes from a durable snapshot, and a peer
+// added later, which starts empty, is caught up by a snapshot).
+inline constexpr uint64_t kRaftInitLogIndex = 5;
+inline constexpr uint64_t kRaftInitLogTerm = 5;
 
 // How a peer starts.
 struct PeerSetup {
   const StoreConfig* config = nullptr;  // not owned; outlives the peer
   meta::Region region;
   // The raft state the WAL recovered for this region (empty for a region
-  // that has never written). With no snapshot recorded, the log starts from
-  // the region's bootstrap membership: its peers, as voters or learners.
+  // that has never written).
   storage::WalGroupState recovered;
+  // With nothing recovered: true for a region of the cluster's bootstrap
+  // (its log starts at kRaftInitLogIndex from a snapshot of the region's
+  // peers, which the first write makes durable); false for a peer created
+  // to join an existing region (empty until its leader sends a snapshot).
+  bool bootstrap = false;
   // The image of the snapshot `recovered` records (required when its index
   // is > 0; ReadRegionSnapshots reads it).
   std::optional<RegionSnapshotImage> snapshot;
@@ -133,6 +151,19 @@ class Peer {
   // A client read (get or scan) routed here.
   void Read(uint64_t reply_to, const kv::KvRequest& request, PeerOutput& out);
 
+  // Admin commands (the store checked region and epoch). A membership change
+  // is answered when it applies; a transfer when it starts.
+  void ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
+                         PeerOutput& out);
+  void TransferLeader(uint64_t reply_to, const AdminRequest& request,
+                      PeerOutput& out);
+  // Answers everything waiting here with RegionNotFound: the peer is being
+  // destroyed.
+  void AbandonPending(PeerOutput& out);
+  // Whether the peer has a state (a snapshot: bootstrapped, recovered or
+  // installed); an uninitialized peer waits for its leader's snapshot.
+  bool initialized() const { return snapshot_.index() > 0; }
+
   bool HasReady() const { return raw_->HasReady(); }
   raft::Ready GetReady() { return raw_->GetReady(); }
   // Phase one (see the file comment). Returns whether `ready` has records to
@@ -145,10 +176,15 @@ class Peer {
   void FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
                    PeerOutput& out);
 
+  // The bootstrap snapshot to make durable, once (see PeerSetup::bootstrap);
+  // it goes before any other record of the region.
+  std::optional<SnapshotWrite> TakeBootstrapSnapshot();
+
   // Log GC: when the region has applied raft_log_gc_entries_max entries past
-  // its last snapshot and no snapshot of its own is being written, takes one
-  // at the applied index and returns it to be made durable (file, then WAL
-  // record). The log is compacted only once that is done.
+  // its last snapshot (or a membership change since it), and no snapshot of
+  // its own is being written, takes one at the applied index and returns it
+  // to be made durable (file, then WAL record). The log is compacted only
+  // once that is done.
   std::optional<SnapshotWrite> MaybeSnapshot();
   // The snapshot MaybeSnapshot returned is durable: record it in the raft
   // storage (leaders send it to followers too far behind) and compact.
@@ -169,6 +205,11 @@ class Peer {
     uint64_t request_id = 0;
     kv::KvRequest::RequestCase kind = kv::KvRequest::REQUEST_NOT_SET;
   };
+  struct PendingAdmin {
+    uint64_t term = 0;
+    uint64_t reply_to = 0;
+    uint64_t request_id = 0;
+  };
   struct PendingRead {
     uint64_t reply_to = 0;
     kv::KvRequest request;
@@ -179,7 +220,10 @@ class Peer {
 
   Peer(PeerSetup setup, meta::Peer self);
   absl::Status Init(const storage::WalGroupState& recovered,
-                    const std::optional<RegionSnapshotImage>& image);
+                    const std::optional<RegionSnapshotImage>& image,
+                    bool bootstrap);
+  // The base snapshot of a bootstrapped region.
+  raft::Snapshot Bootstrap();
   // Replaces the state machine with the leader's snapshot.
   SnapshotWrite Install(const raft::Snapshot& snapshot, PeerOutput& out);
   void Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response);
@@ -191,6 +235,15 @@ class Peer {
   void Answer(const raft::Entry& entry, const command::CommandResult& result,
               PeerOutput& out);
   void ServeReads(PeerOutput& out);
+  void ApplyConfChange(const raft::Entry& entry, PeerOutput& out);
+  // Updates region_ for a committed change described by `context`.
+  void ChangeMeta(raft::ConfChangeType type, const meta::Peer& peer);
+  void AnswerAdmin(const raft::Entry& entry, const kv::Error* error,
+                   PeerOutput& out);
+  void RefuseAdmin(PeerOutput& out, uint64_t reply_to,
+                   const AdminRequest& request, kv::Error error);
+  // Why `request` cannot be proposed now, if it cannot.
+  std::optional<kv::Error> CheckChangePeer(const ChangePeerRequest& request);
   kv::KvResponse ServeRead(const kv::KvRequest& request) const;
   void DropStaleReads();
 
@@ -205,10 +258,15 @@ class Peer {
   bool was_leader_ = false;
   absl::btree_map<uint64_t, PendingWrite> pending_writes_;
   absl::btree_map<uint64_t, PendingRead> pending_reads_;
+  absl::btree_map<uint64_t, PendingAdmin> pending_admin_;
   uint64_t next_read_ = 0;
   // The compaction point (index and term of the latest durable snapshot).
   raft::SnapshotMetadata snapshot_;
   // A snapshot of our own being made durable: its metadata and raft data.
+  std::optional<SnapshotWrite> bootstrap_write_;
+  // A membership change applied since the last snapshot: take one even
+  // before raft_log_gc_entries_max.
+  bool snapshot_due_ = false;
   std::optional<raft::SnapshotMetadata> local_snapshot_;
   std::string local_snapshot_data_;
 };

@@ -101,36 +101,8 @@ absl::Status Store::Load(StoreRecovery recovery) {
                          absl::StrCat("its meta names region ", region.id())));
     }
     const meta::RegionState state = record.local_state().state();
-    if (absl::Status s = catalog_.Insert(region); !s.ok()) {
-      return Corrupt(region.id(), s);
-    }
-    if (state == meta::REGION_STATE_NEW) continue;
-    if (absl::Status s =
-            catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING);
-        !s.ok()) {
-      return Corrupt(region.id(), s);
-    }
-    if (state == meta::REGION_STATE_RUNNING) {
-      storage::WalGroupState group;
-      if (auto it = recovery.groups.find(region.id());
-          it != recovery.groups.end()) {
-        group = std::move(it->second);
-        recovery.groups.erase(it);
-      }
-      std::optional<RegionSnapshotImage> image;
-      if (auto it = recovery.snapshots.find(region.id());
-          it != recovery.snapshots.end()) {
-        image = std::move(it->second);
-      }
-      if (absl::Status s =
-              StartPeer(region, std::move(group), std::move(image));
-          !s.ok()) {
-        return s;
-      }
-      continue;
-    }
-    if (absl::Status s = catalog_.Transition(region.id(), state); !s.ok()) {
-      return Corrupt(region.id(), s);
+    if (absl::Status s = LoadRegion(region, state, recovery); !s.ok()) {
+      return s;
     }
   }
   if (!recovery.groups.empty()) {
@@ -142,10 +114,59 @@ absl::Status Store::Load(StoreRecovery recovery) {
   return absl::OkStatus();
 }
 
+absl::Status Store::LoadRegion(const meta::Region& region,
+                               meta::RegionState state,
+                               StoreRecovery& recovery) {
+  if (absl::Status s = catalog_.Insert(region); !s.ok()) {
+    return Corrupt(region.id(), s);
+  }
+  if (state != meta::REGION_STATE_NEW) {
+    if (absl::Status s =
+            catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING);
+        !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+  }
+  storage::WalGroupState group;
+  bool has_group = false;
+  if (auto it = recovery.groups.find(region.id());
+      it != recovery.groups.end()) {
+    group = std::move(it->second);
+    has_group = true;
+    recovery.groups.erase(it);
+  }
+  if (state == meta::REGION_STATE_REMOVING ||
+      state == meta::REGION_STATE_TOMBSTONE) {
+    // Its peer was destroyed; a crash may have come before the WAL
+    // recorded that: record it again.
+    if (has_group) groups_to_remove_.push_back(region.id());
+    if (absl::Status s = catalog_.Transition(region.id(), state); !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+    return absl::OkStatus();
+  }
+  if (state != meta::REGION_STATE_NEW && state != meta::REGION_STATE_RUNNING) {
+    return Corrupt(region.id(), absl::InvalidArgumentError(absl::StrCat(
+                                    "unknown state ", RegionStateName(state))));
+  }
+  std::optional<RegionSnapshotImage> image;
+  if (auto it = recovery.snapshots.find(region.id());
+      it != recovery.snapshots.end()) {
+    image = std::move(it->second);
+  }
+  // A Running region without any raft state was bootstrapped and crashed
+  // before its first write; a New one was created to join its group and
+  // waits for a snapshot from its leader.
+  return StartPeer(region, std::move(group), std::move(image),
+                   state == meta::REGION_STATE_RUNNING);
+}
+
 absl::Status Store::StartPeer(const meta::Region& region,
                               storage::WalGroupState recovered,
-                              std::optional<RegionSnapshotImage> snapshot) {
+                              std::optional<RegionSnapshotImage> snapshot,
+                              bool bootstrap) {
   PeerSetup setup;
+  setup.bootstrap = bootstrap;
   setup.config = &config_;
   setup.region = region;
   setup.recovered = std::move(recovered);
@@ -167,7 +188,103 @@ Peer* Store::FindPeer(uint64_t region_id) const {
 }
 
 PeerOutput Store::Output() {
-  return PeerOutput{&outbox_, &replies_, &stats_.peers};
+  return PeerOutput{&outbox_,        &replies_,      &stats_.peers,
+                    &admin_replies_, &meta_changed_, &removed_};
+}
+
+void Store::PutManifestRecord(const meta::Region& region,
+                              meta::RegionState state) {
+  if (!manifest_edit_.has_value()) manifest_edit_.emplace();
+  manifest::RegionRecord* record = nullptr;
+  for (manifest::RegionRecord& r : *manifest_edit_->mutable_put_regions()) {
+    if (r.region_id() == region.id()) record = &r;
+  }
+  if (record == nullptr) record = manifest_edit_->add_put_regions();
+  record->set_region_id(region.id());
+  record->mutable_local_state()->set_format_version(1);
+  *record->mutable_local_state()->mutable_region() = region;
+  record->mutable_local_state()->set_state(state);
+}
+
+Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
+  const raft::MessageType type = message.message().type();
+  if (type != raft::MESSAGE_TYPE_APPEND &&
+      type != raft::MESSAGE_TYPE_HEARTBEAT &&
+      type != raft::MESSAGE_TYPE_SNAPSHOT) {
+    return nullptr;  // only a leader brings a new peer into being
+  }
+  if (message.to_peer().store_id() != config_.store_id ||
+      message.to_peer().id() == 0 || message.from_peer().id() == 0 ||
+      message.from_peer().store_id() == 0 ||
+      catalog_.Get(message.region_id()).ok()) {
+    return nullptr;  // not ours, malformed, or a region known here (maybe a
+                     // tombstone: never recreated)
+  }
+  meta::Region region;
+  region.set_id(message.region_id());
+  region.set_start_key(message.start_key());
+  region.set_end_key(message.end_key());
+  // A placeholder until the leader's snapshot brings the real meta: epoch
+  // {0, 0}, so that meta (whatever its epoch) replaces it.
+  region.mutable_epoch()->set_version(0);
+  region.mutable_epoch()->set_conf_version(0);
+  *region.add_peers() = message.from_peer();
+  *region.add_peers() = message.to_peer();
+  if (!catalog_.Insert(region).ok()) return nullptr;  // overlaps a region here
+  if (!StartPeer(region, {}, std::nullopt, /*bootstrap=*/false).ok()) {
+    RS_CHECK(catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING).ok());
+    RS_CHECK(
+        catalog_.Transition(region.id(), meta::REGION_STATE_TOMBSTONE).ok());
+    return nullptr;
+  }
+  ++stats_.peers_created;
+  PutManifestRecord(region, meta::REGION_STATE_NEW);
+  return FindPeer(region.id());
+}
+
+void Store::ProcessMetaChanges() {
+  for (uint64_t region_id : meta_changed_) {
+    Peer* peer = FindPeer(region_id);
+    if (peer == nullptr) continue;
+    absl::StatusOr<RegionRecord> record = catalog_.Get(region_id);
+    RS_CHECK(record.ok());
+    if (absl::Status s = catalog_.Update(peer->region()); !s.ok()) {
+      ++stats_.meta_updates_refused;
+      continue;
+    }
+    meta::RegionState state = record->state;
+    if (state == meta::REGION_STATE_NEW && peer->initialized()) {
+      RS_CHECK(catalog_.Transition(region_id, meta::REGION_STATE_RUNNING).ok());
+      state = meta::REGION_STATE_RUNNING;
+    }
+    PutManifestRecord(peer->region(), state);
+  }
+  meta_changed_.clear();
+  for (uint64_t region_id : removed_) destroy_pending_.insert(region_id);
+  removed_.clear();
+}
+
+void Store::DestroyPeers() {
+  RS_CHECK_EQ(in_flight_token_, 0U);
+  PeerOutput out = Output();
+  for (uint64_t region_id : destroy_pending_) {
+    auto it = peers_.find(region_id);
+    if (it == peers_.end()) continue;
+    it->second->AbandonPending(out);
+    const meta::Region region = it->second->region();
+    peers_.erase(it);
+    RS_CHECK(catalog_.NotifyPeerStop(region_id).ok());
+    absl::StatusOr<RegionRecord> record = catalog_.Get(region_id);
+    RS_CHECK(record.ok());
+    if (record->state == meta::REGION_STATE_NEW) {
+      RS_CHECK(catalog_.Transition(region_id, meta::REGION_STATE_RUNNING).ok());
+    }
+    RS_CHECK(catalog_.Transition(region_id, meta::REGION_STATE_TOMBSTONE).ok());
+    PutManifestRecord(region, meta::REGION_STATE_TOMBSTONE);
+    groups_to_remove_.push_back(region_id);
+    ++stats_.peers_destroyed;
+  }
+  destroy_pending_.clear();
 }
 
 void Store::Tick() {
@@ -202,6 +319,7 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
   for (const RaftMessage& message : batch.messages()) {
     ++stats_.messages_received;
     Peer* peer = FindPeer(message.region_id());
+    if (peer == nullptr) peer = MaybeCreatePeer(message);
     if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
       ++stats_.messages_refused;
       continue;
@@ -293,6 +411,39 @@ void Store::Submit(uint64_t reply_to, const kv::KvRequest& request) {
   peer->ProposeWrite(reply_to, request, out);
 }
 
+void Store::SubmitAdmin(uint64_t reply_to, const AdminRequest& request) {
+  ++stats_.admin_requests;
+  AdminResponse response;
+  response.set_request_id(request.request_id());
+  absl::StatusOr<RegionRecord> record = catalog_.Get(request.region_id());
+  Peer* peer = FindPeer(request.region_id());
+  if (!record.ok() || !OwnsRange(record->state) || peer == nullptr) {
+    *response.mutable_error() = RegionNotFoundError(request.region_id());
+  } else if (request.region_epoch().version() !=
+                 record->region.epoch().version() ||
+             request.region_epoch().conf_version() !=
+                 record->region.epoch().conf_version()) {
+    response.mutable_error()->set_message(
+        "the admin command's region epoch is stale");
+    *response.mutable_error()
+         ->mutable_epoch_not_match()
+         ->add_current_regions() = record->region;
+  } else if (request.request_case() == AdminRequest::REQUEST_NOT_SET) {
+    response.mutable_error()->set_message(
+        "the admin request carries no command");
+  }
+  if (response.has_error()) {
+    admin_replies_.push_back(AdminReply{reply_to, std::move(response)});
+    return;
+  }
+  PeerOutput out = Output();
+  if (request.has_change_peer()) {
+    peer->ProposeChangePeer(reply_to, request, out);
+  } else {
+    peer->TransferLeader(reply_to, request, out);
+  }
+}
+
 void Store::CollectReadies() {
   PeerOutput out = Output();
   for (auto& [id, peer] : peers_) {
@@ -312,6 +463,13 @@ void Store::CollectReadies() {
 }
 
 bool Store::FormWrite(WriteBatch* write) {
+  write->removed_groups = std::move(groups_to_remove_);
+  groups_to_remove_.clear();
+  for (auto& [id, peer] : peers_) {
+    if (std::optional<SnapshotWrite> boot = peer->TakeBootstrapSnapshot()) {
+      write->snapshots.push_back(*std::move(boot));
+    }
+  }
   absl::btree_set<uint64_t> parked_regions;
   for (Parked& parked : parked_) {
     parked_regions.insert(parked.peer->region_id());
@@ -330,12 +488,16 @@ bool Store::FormWrite(WriteBatch* write) {
     write->snapshots.push_back(*std::move(snapshot));
     snapshotting_.push_back(peer.get());
   }
-  if (parked_.empty() && write->snapshots.empty()) return false;
+  if (parked_.empty() && write->snapshots.empty() &&
+      write->removed_groups.empty()) {
+    return false;
+  }
   std::sort(write->snapshots.begin(), write->snapshots.end(),
             [](const SnapshotWrite& a, const SnapshotWrite& b) {
               return a.image.region.id() < b.image.region.id();
             });
-  write->must_sync = !write->snapshots.empty();
+  write->must_sync =
+      !write->snapshots.empty() || !write->removed_groups.empty();
   // parked_ no longer grows: the spans into its entries stay valid until
   // OnPersisted.
   for (const Parked& parked : parked_) {
@@ -351,7 +513,9 @@ bool Store::FormWrite(WriteBatch* write) {
 StoreEffects Store::TakeEffects() {
   StoreEffects effects;
   if (in_flight_token_ == 0) {
+    DestroyPeers();
     CollectReadies();
+    ProcessMetaChanges();
     if (FormWrite(&effects.write)) {
       in_flight_token_ = ++next_token_;
       effects.write.token = in_flight_token_;
@@ -365,8 +529,13 @@ StoreEffects Store::TakeEffects() {
     ++stats_.batches_sent;
     stats_.messages_sent += batch.messages_size();
   }
+  ProcessMetaChanges();
+  effects.manifest_edit = std::move(manifest_edit_);
+  manifest_edit_.reset();
   effects.replies = std::move(replies_);
   replies_.clear();
+  effects.admin_replies = std::move(admin_replies_);
+  admin_replies_.clear();
   return effects;
 }
 
@@ -411,7 +580,10 @@ std::vector<PeerStatus> Store::PeerStatuses() const {
 StoreStats Store::stats() const { return stats_; }
 
 bool Store::HasWork() const {
-  if (!replies_.empty() || outbox_.queued() > 0) return true;
+  if (!replies_.empty() || !admin_replies_.empty() || outbox_.queued() > 0 ||
+      manifest_edit_.has_value()) {
+    return true;
+  }
   if (in_flight_token_ != 0) return false;
   for (const auto& [id, peer] : peers_) {
     if (peer->HasReady()) return true;

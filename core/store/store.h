@@ -98,8 +98,12 @@ struct StoreStats {
   uint64_t synced_writes = 0;  // of which must_sync
   uint64_t entries_written = 0;
   uint64_t requests = 0;
-  uint64_t routing_refusals =
-      0;  // RegionNotFound, EpochNotMatch, KeyNotInRegion
+  // RegionNotFound, EpochNotMatch, KeyNotInRegion.
+  uint64_t routing_refusals = 0;
+  uint64_t admin_requests = 0;
+  uint64_t peers_created = 0;         // uninitialized, by a leader's message
+  uint64_t peers_destroyed = 0;       // removed by a membership change
+  uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused
   StoreCounters peers;
 };
 
@@ -130,6 +134,11 @@ class Store {
   // A client request; its answer comes in some later StoreEffects' replies
   // with this reply_to.
   void Submit(uint64_t reply_to, const kv::KvRequest& request);
+  // An admin command for a region led here; its answer comes in a later
+  // StoreEffects' admin_replies. Refused at once (RegionNotFound,
+  // EpochNotMatch when either epoch number differs, NotLeader, ServerBusy,
+  // or an error naming what is wrong with the command).
+  void SubmitAdmin(uint64_t reply_to, const AdminRequest& request);
   // The write handed out with `token` is durable (written, and synced if it
   // had to be). RS_CHECKs that `token` is the write in flight.
   void OnPersisted(uint64_t token);
@@ -163,10 +172,24 @@ class Store {
 
   explicit Store(const StoreConfig& config, Rng rng);
   absl::Status Load(StoreRecovery recovery);
+  absl::Status LoadRegion(const meta::Region& region, meta::RegionState state,
+                          StoreRecovery& recovery);
   absl::Status StartPeer(const meta::Region& region,
                          storage::WalGroupState recovered,
-                         std::optional<RegionSnapshotImage> snapshot);
+                         std::optional<RegionSnapshotImage> snapshot,
+                         bool bootstrap);
   Peer* FindPeer(uint64_t region_id) const;
+  // A leader's message for a region this store has no peer of, addressed to
+  // a peer on this store: creates that peer, uninitialized (it joins by
+  // snapshot). Returns it, or null when the message may not create one.
+  Peer* MaybeCreatePeer(const RaftMessage& message);
+  // Brings the catalog and the manifest edit up to date with the peers'
+  // meta changes, and queues removed peers for destruction.
+  void ProcessMetaChanges();
+  // Destroys the peers queued for it (Tombstone, data dropped, WAL group
+  // removed). Only while no write is in flight.
+  void DestroyPeers();
+  void PutManifestRecord(const meta::Region& region, meta::RegionState state);
   // Routing: the live peer that must serve `request`, or the error to answer.
   Peer* Route(const kv::KvRequest& request, kv::Error* error) const;
   void CollectReadies();
@@ -187,6 +210,13 @@ class Store {
   std::vector<Parked> parked_;
   // Peers whose own snapshot is in the write in flight.
   std::vector<Peer*> snapshotting_;
+  // Regions whose WAL group must be removed in the next write.
+  std::vector<uint64_t> groups_to_remove_;
+  std::vector<AdminReply> admin_replies_;
+  std::vector<uint64_t> meta_changed_;
+  std::vector<uint64_t> removed_;
+  absl::btree_set<uint64_t> destroy_pending_;
+  std::optional<manifest::ManifestEdit> manifest_edit_;
   StoreStats stats_;
 };
 

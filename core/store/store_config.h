@@ -50,6 +50,11 @@ struct StoreConfig {
   // options the store sized its chunks for).
   storage::SnapshotFileOptions snapshot_file;
 
+  // A learner is promoted to voter only once its log is within this many
+  // entries of the leader's (otherwise ServerBusy: try again later), so a
+  // promotion never leaves the group waiting on a replica far behind.
+  uint64_t learner_catch_up_entries_max = 64;
+
   // Regions this store holds, in every state (RegionCatalogConfig).
   size_t regions_max = 65536;
 

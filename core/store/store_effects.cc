@@ -43,6 +43,10 @@ absl::Status StageWriteBatch(const WriteBatch& batch, storage::Disk* disk,
       if (!lsn.ok()) return lsn.status();
     }
   }
+  for (uint64_t region_id : batch.removed_groups) {
+    absl::StatusOr<uint64_t> lsn = wal->RemoveGroup(region_id);
+    if (!lsn.ok()) return lsn.status();
+  }
   return absl::OkStatus();
 }
 

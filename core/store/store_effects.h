@@ -29,6 +29,7 @@
 #include "core/storage/wal/wal.h"
 #include "core/store/snapshot_io.h"
 #include "proto/kvrpc.pb.h"
+#include "proto/manifest.pb.h"
 #include "proto/raft.pb.h"
 #include "proto/store.pb.h"
 
@@ -47,6 +48,12 @@ struct ClientReply {
 struct SnapshotWrite {
   RegionSnapshotImage image;
   storage::WalSnapshotKind kind = storage::WalSnapshotKind::kLocal;
+};
+
+// The answer to an admin command submitted with `reply_to`.
+struct AdminReply {
+  uint64_t reply_to = 0;
+  AdminResponse response;
 };
 
 // The raft records of one region in a write: its new entries and/or its hard
@@ -69,6 +76,9 @@ struct WriteBatch {
   std::vector<SnapshotWrite> snapshots;
   // Ascending region id.
   std::vector<RegionWrite> regions;
+  // Regions destroyed on this store: their WAL groups are removed (after
+  // everything above), so they no longer hold back segment GC.
+  std::vector<uint64_t> removed_groups;
 
   bool empty() const { return token == 0; }
   size_t entry_count() const;
@@ -87,13 +97,21 @@ absl::Status StageWriteBatch(const WriteBatch& batch, storage::Disk* disk,
                              const storage::SnapshotFileOptions& options);
 
 struct StoreEffects {
+  // Region catalog changes (regions created, their meta changed, destroyed)
+  // to apply to the manifest (Manifest::Apply, which syncs) BEFORE staging
+  // `write`: a region's WAL records are never durable before the manifest
+  // lists the region, and a destroyed region's WAL group is removed only
+  // after the manifest calls it a tombstone.
+  std::optional<manifest::ManifestEdit> manifest_edit;
   WriteBatch write;
   // At most one batch per destination store, ascending store id.
   std::vector<RaftMessageBatch> messages;
   std::vector<ClientReply> replies;
+  std::vector<AdminReply> admin_replies;
 
   bool empty() const {
-    return write.empty() && messages.empty() && replies.empty();
+    return !manifest_edit.has_value() && write.empty() && messages.empty() &&
+           replies.empty() && admin_replies.empty();
   }
 };
 

@@ -86,7 +86,14 @@ absl::Status StoreHarness::Start(uint64_t store_id) {
   if (!(*manifest)->ident().has_value()) {
     manifest::ManifestEdit edit;
     *edit.mutable_ident() = ident;
-    for (manifest::RegionRecord& record : BootstrapRecords(regions_)) {
+    // Each store bootstraps the regions it has a peer of.
+    std::vector<meta::Region> mine;
+    for (const meta::Region& region : regions_) {
+      for (const meta::Peer& peer : region.peers()) {
+        if (peer.store_id() == store_id) mine.push_back(region);
+      }
+    }
+    for (manifest::RegionRecord& record : BootstrapRecords(mine)) {
       *edit.add_put_regions() = std::move(record);
     }
     if (absl::Status s = (*manifest)->Apply(edit); !s.ok()) return s;
@@ -142,6 +149,47 @@ uint64_t StoreHarness::Submit(uint64_t store_id, const kv::KvRequest& request) {
   return token;
 }
 
+uint64_t StoreHarness::SubmitAdmin(uint64_t store_id,
+                                   const AdminRequest& request) {
+  Node& n = node(store_id);
+  RS_CHECK(n.store != nullptr) << "store " << store_id << " is down";
+  const uint64_t token = ++next_token_;
+  n.store->SubmitAdmin(token, request);
+  return token;
+}
+
+std::optional<AdminResponse> StoreHarness::TakeAdminReply(uint64_t token) {
+  auto it = admin_replies_.find(token);
+  if (it == admin_replies_.end()) return std::nullopt;
+  AdminResponse response = std::move(it->second);
+  admin_replies_.erase(it);
+  return response;
+}
+
+std::optional<AdminResponse> StoreHarness::CallAdmin(AdminRequest request,
+                                                     int ticks_max) {
+  std::optional<AdminResponse> last;
+  for (int tick = 0; tick < ticks_max; ++tick) {
+    const uint64_t leader = LeaderStore(request.region_id());
+    if (leader == 0) {
+      Tick();
+      continue;
+    }
+    *request.mutable_region_epoch() =
+        store(leader)->catalog().Get(request.region_id())->region.epoch();
+    const uint64_t token = SubmitAdmin(leader, request);
+    for (int wait = 0; wait < 100; ++wait) {
+      Pump();
+      last = TakeAdminReply(token);
+      if (last.has_value()) break;
+      Tick();
+    }
+    if (last.has_value() && !last->error().has_not_leader()) return last;
+    Tick();
+  }
+  return last;
+}
+
 std::optional<kv::KvResponse> StoreHarness::TakeReply(uint64_t token) {
   auto it = replies_.find(token);
   if (it == replies_.end()) return std::nullopt;
@@ -154,6 +202,12 @@ bool StoreHarness::Drive(Node& n) {
   if (n.store == nullptr) return false;
   StoreEffects effects = n.store->TakeEffects();
   if (effects.empty()) return false;
+  if (effects.manifest_edit.has_value()) {
+    // Before the write: the WAL never holds a region the manifest lacks.
+    const absl::Status applied = n.manifest->Apply(*effects.manifest_edit);
+    RS_CHECK(applied.ok()) << applied;
+    ++n.counters.manifest_edits;
+  }
   if (!effects.write.empty()) {
     ++n.counters.writes;
     n.counters.regions_per_write_max = std::max(
@@ -194,6 +248,9 @@ bool StoreHarness::Drive(Node& n) {
   }
   for (ClientReply& reply : effects.replies) {
     replies_[reply.reply_to] = std::move(reply.response);
+  }
+  for (AdminReply& reply : effects.admin_replies) {
+    admin_replies_[reply.reply_to] = std::move(reply.response);
   }
   return true;
 }

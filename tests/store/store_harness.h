@@ -36,7 +36,7 @@ inline constexpr uint64_t kClusterId = 42;
 
 // `count` regions splitting the key space at "k<i*1000/count>" (3 digits),
 // each with one voter on every store 1..stores; peer id = region * 100 +
-// store; epoch {1, 1}.
+// store; epoch {1, 1}. A harness may run more stores than hold peers.
 std::vector<meta::Region> MakeRegions(int count, int stores);
 
 // The peer id of `region_id` on `store_id`, as MakeRegions numbers them.
@@ -51,6 +51,7 @@ struct NodeCounters {
   size_t regions_per_write_max = 0;
   size_t messages_per_batch_max = 0;
   uint64_t snapshots_written = 0;
+  uint64_t manifest_edits = 0;
   uint64_t segments_removed = 0;
 };
 
@@ -81,6 +82,14 @@ class StoreHarness {
   uint64_t Submit(uint64_t store_id, const kv::KvRequest& request);
   // The reply for `token`, once it came (taken out).
   std::optional<kv::KvResponse> TakeReply(uint64_t token);
+
+  // Admin commands, as Submit / TakeReply.
+  uint64_t SubmitAdmin(uint64_t store_id, const AdminRequest& request);
+  std::optional<AdminResponse> TakeAdminReply(uint64_t token);
+  // Sends `request` to the region's leader with the leader's current epoch,
+  // ticking until the answer (retrying on NotLeader).
+  std::optional<AdminResponse> CallAdmin(AdminRequest request,
+                                         int ticks_max = 1000);
 
   // Processes effects and delivers messages until nothing moves (bounded).
   void Pump();
@@ -128,6 +137,7 @@ class StoreHarness {
   std::vector<Node> nodes_;
   std::deque<InFlight> network_;
   absl::btree_map<uint64_t, kv::KvResponse> replies_;
+  absl::btree_map<uint64_t, AdminResponse> admin_replies_;
   uint64_t next_token_ = 0;
 };
 

@@ -44,10 +44,13 @@ std::string KeyIn(int region, int count, const std::string& suffix = "") {
 class StoreTest : public ::testing::Test {
  protected:
   void StartAll(int stores, int regions, const StoreConfig& config,
-                uint64_t seed = 1) {
+                uint64_t seed = 1, int stores_with_peers = 0) {
     regions_ = regions;
     harness_ = std::make_unique<StoreHarness>(
-        stores, MakeRegions(regions, stores), config, seed);
+        stores,
+        MakeRegions(regions,
+                    stores_with_peers == 0 ? stores : stores_with_peers),
+        config, seed);
     for (int s = 1; s <= stores; ++s) {
       ASSERT_TRUE(harness_->Start(static_cast<uint64_t>(s)).ok());
     }
@@ -466,6 +469,171 @@ TEST_F(StoreTest, MissingSnapshotFileIsDataLossAtStart) {
   EXPECT_NE(status.message().find(file), std::string::npos) << status;
 }
 
+AdminRequest ChangePeer(uint64_t region_id, raft::ConfChangeType type,
+                        uint64_t store_id) {
+  AdminRequest request;
+  request.set_region_id(region_id);
+  request.mutable_change_peer()->set_type(type);
+  request.mutable_change_peer()->mutable_peer()->set_id(
+      PeerIdOf(region_id, store_id));
+  request.mutable_change_peer()->mutable_peer()->set_store_id(store_id);
+  return request;
+}
+
+// Whether store `s` hosts an up-to-date replica of region 1 (same applied
+// state as the leader).
+bool CaughtUp(StoreHarness& h, uint64_t s, uint64_t region_id) {
+  const uint64_t leader = h.LeaderStore(region_id);
+  if (leader == 0 || h.store(s) == nullptr) return false;
+  auto mine = h.store(s)->GetPeerStatus(region_id);
+  auto theirs = h.store(leader)->GetPeerStatus(region_id);
+  return mine.has_value() && mine->applied_index == theirs->applied_index &&
+         mine->kv_digest == theirs->kv_digest;
+}
+
+TEST_F(StoreTest, AddLearnerPromoteItAndRemoveAFollower) {
+  StartAll(4, 1, GcConfig(), 1, /*stores_with_peers=*/3);
+  for (int i = 0; i < 40; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  EXPECT_FALSE(harness_->store(4)->GetPeerStatus(1).has_value());
+
+  // Add a learner on store 4: it is created by the leader's message and
+  // caught up by a snapshot (the log was compacted).
+  std::optional<AdminResponse> added =
+      harness_->CallAdmin(ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 4));
+  ASSERT_TRUE(added.has_value());
+  ASSERT_FALSE(added->has_error()) << added->ShortDebugString();
+  EXPECT_EQ(added->region().epoch().conf_version(), 2U);
+  EXPECT_EQ(added->region().peers_size(), 4);
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return CaughtUp(*harness_, 4, 1); }, 300));
+  EXPECT_EQ(harness_->store(4)->stats().peers_created, 1U);
+  EXPECT_GE(harness_->store(4)->stats().snapshots_installed, 1U);
+  auto record = harness_->store(4)->catalog().Get(1);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->state, meta::REGION_STATE_RUNNING);
+  EXPECT_EQ(record->region.epoch().conf_version(), 2U);
+
+  // Promote it.
+  std::optional<AdminResponse> promoted =
+      harness_->CallAdmin(ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_VOTER, 4));
+  ASSERT_TRUE(promoted.has_value());
+  ASSERT_FALSE(promoted->has_error()) << promoted->ShortDebugString();
+  EXPECT_EQ(promoted->region().epoch().conf_version(), 3U);
+  for (const meta::Peer& peer : promoted->region().peers()) {
+    EXPECT_EQ(peer.role(), meta::PEER_ROLE_VOTER) << peer.ShortDebugString();
+  }
+
+  // Remove a follower: its replica becomes a tombstone and its data goes.
+  const uint64_t victim = FollowerStore(1);
+  std::optional<AdminResponse> removed = harness_->CallAdmin(
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, victim));
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_FALSE(removed->has_error()) << removed->ShortDebugString();
+  EXPECT_EQ(removed->region().epoch().conf_version(), 4U);
+  EXPECT_EQ(removed->region().peers_size(), 3);
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return !harness_->store(victim)->GetPeerStatus(1).has_value(); },
+      100));
+  EXPECT_EQ(harness_->store(victim)->catalog().Get(1)->state,
+            meta::REGION_STATE_TOMBSTONE);
+  EXPECT_EQ(harness_->store(victim)->stats().peers_destroyed, 1U);
+  MustPut(KeyIn(1, 1, "after"), "still works");
+
+  // Everything is durable: the new membership, the tombstone.
+  for (uint64_t s = 1; s <= 4; ++s) harness_->Crash(s);
+  for (uint64_t s = 1; s <= 4; ++s) ASSERT_TRUE(harness_->Start(s).ok()) << s;
+  EXPECT_EQ(harness_->store(victim)->catalog().Get(1)->state,
+            meta::REGION_STATE_TOMBSTONE);
+  EXPECT_FALSE(harness_->store(victim)->GetPeerStatus(1).has_value());
+  EXPECT_EQ(harness_->store(4)->catalog().Get(1)->region.epoch().conf_version(),
+            4U);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "after")), "still works");
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "7")), "v");
+}
+
+TEST_F(StoreTest, RemovingTheLeaderHandsTheRegionToTheOthers) {
+  StartAll(3, 1, TestConfig());
+  MustPut(KeyIn(1, 1, "a"), "1");
+  const uint64_t leader = harness_->LeaderStore(1);
+  std::optional<AdminResponse> removed = harness_->CallAdmin(
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, leader));
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_FALSE(removed->has_error()) << removed->ShortDebugString();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        const uint64_t now = harness_->LeaderStore(1);
+        return now != 0 && now != leader;
+      },
+      300));
+  EXPECT_FALSE(harness_->store(leader)->GetPeerStatus(1).has_value());
+  MustPut(KeyIn(1, 1, "b"), "2");
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "a")), "1");
+  // A tombstoned region is never recreated by stray messages.
+  harness_->RunUntil([] { return false; }, 50);
+  EXPECT_EQ(harness_->store(leader)->stats().peers_created, 0U);
+}
+
+TEST_F(StoreTest, TransferLeaderMovesLeadership) {
+  StartAll(3, 1, TestConfig());
+  const uint64_t target = FollowerStore(1);
+  AdminRequest request;
+  request.set_region_id(1);
+  request.mutable_transfer_leader()->mutable_peer()->set_id(
+      PeerIdOf(1, target));
+  std::optional<AdminResponse> response = harness_->CallAdmin(request);
+  ASSERT_TRUE(response.has_value());
+  ASSERT_FALSE(response->has_error()) << response->ShortDebugString();
+  EXPECT_TRUE(harness_->RunUntil(
+      [&] { return harness_->LeaderStore(1) == target; }, 100));
+  MustPut(KeyIn(1, 1, "t"), "ok");
+}
+
+TEST_F(StoreTest, AdminCommandsAreCheckedBeforeProposing) {
+  StartAll(3, 1, TestConfig());
+  const uint64_t leader = harness_->LeaderStore(1);
+  auto submit = [&](uint64_t store, AdminRequest request) {
+    if (!request.has_region_epoch()) {
+      request.mutable_region_epoch()->set_version(1);
+      request.mutable_region_epoch()->set_conf_version(1);
+    }
+    const uint64_t token = harness_->SubmitAdmin(store, request);
+    harness_->Pump();
+    std::optional<AdminResponse> reply = harness_->TakeAdminReply(token);
+    EXPECT_TRUE(reply.has_value());
+    return reply.value_or(AdminResponse());
+  };
+  AdminRequest stale = ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 4);
+  stale.mutable_region_epoch()->set_version(1);
+  stale.mutable_region_epoch()->set_conf_version(9);
+  EXPECT_TRUE(submit(leader, stale).error().has_epoch_not_match());
+  EXPECT_TRUE(submit(FollowerStore(1),
+                     ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 4))
+                  .error()
+                  .has_not_leader());
+  EXPECT_TRUE(
+      submit(leader, ChangePeer(7, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 4))
+          .error()
+          .has_region_not_found());
+  // Promoting a voter, adding a second peer on a store, removing a stranger.
+  EXPECT_NE(submit(leader, ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_VOTER, 2))
+                .error()
+                .message()
+                .find("only a learner"),
+            std::string::npos);
+  AdminRequest twice = ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 2);
+  twice.mutable_change_peer()->mutable_peer()->set_id(999);
+  EXPECT_NE(submit(leader, twice).error().message().find("already has peer"),
+            std::string::npos);
+  EXPECT_NE(submit(leader, ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, 9))
+                .error()
+                .message()
+                .find("is not in region"),
+            std::string::npos);
+  EXPECT_NE(submit(leader, AdminRequest()).error().kind_case(),
+            kv::Error::KIND_NOT_SET);  // region 0 is not found
+}
+
 TEST(StoreBadInputTest, GarbageSnapshotMessageIsRefused) {
   StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 5);
   ASSERT_TRUE(harness.Start(1).ok());
@@ -493,7 +661,8 @@ TEST(StoreBadInputTest, GarbageSnapshotMessageIsRefused) {
       EncodeSnapshotData(MakeRegions(1, 3)[0], {"garbage chunk"}));
   EXPECT_TRUE(store->Receive(batch).ok());
   EXPECT_EQ(store->stats().snapshot_messages_refused, 2U);
-  EXPECT_EQ(store->GetPeerStatus(1)->term, 0U) << "raft never saw them";
+  EXPECT_EQ(store->GetPeerStatus(1)->term, kRaftInitLogTerm)
+      << "raft never saw them";
 }
 
 TEST(StoreBadInputTest, ReceiveRefusesBatchesForAnotherClusterOrStore) {
