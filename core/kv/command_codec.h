@@ -22,7 +22,8 @@
 namespace raftstore::kv {
 
 // The Command.format_version this code writes and the newest it reads.
-inline constexpr uint32_t kCommandFormatVersion = 1;
+// 2 added SplitOp (an admin op of core/store).
+inline constexpr uint32_t kCommandFormatVersion = 2;
 // The SnapshotChunk.format_version this code writes and the newest it reads.
 inline constexpr uint32_t kSnapshotChunkFormatVersion = 1;
 

@@ -270,6 +270,18 @@ ScanResult KvStateMachine::Scan(std::string_view start, std::string_view end,
   return result;
 }
 
+std::optional<std::string> KvStateMachine::MiddleKey() const {
+  if (data_.size() < 2) return std::nullopt;
+  size_t before = 0;
+  auto it = data_.begin();
+  for (++it; it != data_.end(); ++it) {
+    const auto& previous = *std::prev(it);
+    before += previous.first.size() + previous.second.size();
+    if (2 * before >= data_bytes_) return it->first;
+  }
+  return std::prev(data_.end())->first;
+}
+
 KvStateMachine KvStateMachine::SplitOff(std::string_view split_key,
                                         uint64_t right_applied_index) {
   RS_CHECK(!split_key.empty());

@@ -106,6 +106,10 @@ class KvStateMachine {
   size_t pair_count() const { return data_.size(); }
   // Bytes of keys and values stored (for split decisions and metrics).
   size_t data_bytes() const { return data_bytes_; }
+  // A key that splits the data in two halves by bytes (keys and values):
+  // the first key at which the bytes before it reach half of data_bytes().
+  // nullopt when there are fewer than two keys (nothing to split). Linear.
+  std::optional<std::string> MiddleKey() const;
   const SessionTable& sessions() const { return sessions_; }
   const KvConfig& config() const { return config_; }
 

@@ -355,3 +355,35 @@ TEST(KvConfigTest, ValidateNamesTheBadBound) {
 
 }  // namespace
 }  // namespace raftstore::kv
+
+namespace raftstore::kv {
+namespace {
+
+TEST(KvMiddleKeyTest, HalvesTheBytes) {
+  KvStateMachine kv(KvConfig{}, 0);
+  EXPECT_EQ(kv.MiddleKey(), std::nullopt);
+  command::Command put;
+  put.set_format_version(kCommandFormatVersion);
+  put.set_client_id(1);
+  put.set_first_incomplete_sequence(1);
+  uint64_t index = 0;
+  for (const char* key : {"a", "b", "c", "d"}) {
+    put.set_sequence(++index);
+    put.set_first_incomplete_sequence(index);
+    put.mutable_put()->set_key(key);
+    put.mutable_put()->set_value(std::string(9, 'v'));
+    ASSERT_EQ(kv.Apply(index, put).outcome(), command::OUTCOME_APPLIED);
+    if (index == 1) EXPECT_EQ(kv.MiddleKey(), std::nullopt);
+  }
+  EXPECT_EQ(kv.MiddleKey(), "c");
+  // A big value early moves the middle towards it.
+  put.set_sequence(++index);
+  put.set_first_incomplete_sequence(index);
+  put.mutable_put()->set_key("a");
+  put.mutable_put()->set_value(std::string(100, 'v'));
+  ASSERT_EQ(kv.Apply(index, put).outcome(), command::OUTCOME_APPLIED);
+  EXPECT_EQ(kv.MiddleKey(), "b");
+}
+
+}  // namespace
+}  // namespace raftstore::kv

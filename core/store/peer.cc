@@ -7,7 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
@@ -61,8 +63,10 @@ absl::StatusOr<std::unique_ptr<Peer>> Peer::Create(PeerSetup setup) {
   storage::WalGroupState recovered = std::move(setup.recovered);
   std::optional<RegionSnapshotImage> image = std::move(setup.snapshot);
   const bool bootstrap = setup.bootstrap;
+  std::unique_ptr<kv::KvStateMachine> split_kv = std::move(setup.split_kv);
   std::unique_ptr<Peer> peer(new Peer(std::move(setup), *self));
-  if (absl::Status status = peer->Init(recovered, image, bootstrap);
+  if (absl::Status status =
+          peer->Init(recovered, image, bootstrap, std::move(split_kv));
       !status.ok()) {
     return status;
   }
@@ -77,7 +81,8 @@ Peer::Peer(PeerSetup setup, meta::Peer self)
 
 absl::Status Peer::Init(const storage::WalGroupState& recovered,
                         const std::optional<RegionSnapshotImage>& image,
-                        bool bootstrap) {
+                        bool bootstrap,
+                        std::unique_ptr<kv::KvStateMachine> split_kv) {
   storage_ = std::make_unique<raft::MemoryStorage>();
   raft::Snapshot base;
   *base.mutable_metadata() = recovered.snapshot;
@@ -86,6 +91,7 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
   kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
   if (applied == 0 && bootstrap && recovered.entries.empty() &&
       recovered.hard_state.term() == 0) {
+    if (split_kv != nullptr) kv_ = std::move(split_kv);
     base = Bootstrap();
     applied = kRaftInitLogIndex;
   } else if (applied > 0) {
@@ -102,13 +108,12 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
     }
     base.set_data(EncodeSnapshotData(image->region, image->kv_chunks));
     snapshot_ = recovered.snapshot;
-    // The manifest's meta may lag the snapshot's (a crash before the
-    // manifest edit); the snapshot's is then the truth.
-    const meta::RegionEpoch& theirs = image->region.epoch();
-    if (theirs.version() > region_.epoch().version() ||
-        theirs.conf_version() > region_.epoch().conf_version()) {
-      region_ = image->region;
-    }
+    // The peer's meta is the snapshot's: replaying the log after it
+    // re-applies every later split and membership change in order, so the
+    // meta and the data move together. (The manifest's copy, which the
+    // catalog starts from, may be ahead of it or, after a crash before a
+    // manifest edit, behind.)
+    region_ = image->region;
   }
   if (absl::Status s = storage_->ApplySnapshot(base); !s.ok()) {
     return absl::DataLossError(absl::StrCat(
@@ -332,7 +337,10 @@ bool Peer::BeginReady(raft::Ready& ready, std::vector<raft::Message>* held,
 }
 
 raft::Snapshot Peer::Bootstrap() {
-  kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, kRaftInitLogIndex);
+  // An empty state, or (a region born of a split) its share of the data.
+  if (kv_->applied_index() != kRaftInitLogIndex) {
+    kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, kRaftInitLogIndex);
+  }
   SnapshotWrite write;
   write.kind = storage::WalSnapshotKind::kLocal;
   raft::SnapshotMetadata& metadata = write.image.metadata;
@@ -499,26 +507,186 @@ void Peer::ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out) {
     }
     RS_CHECK_EQ(entry.type(), raft::ENTRY_TYPE_NORMAL)
         << "region " << region_.id() << " index " << entry.index();
-    command::CommandResult result;
-    if (entry.data().empty()) {
-      kv_->ApplyEmpty(entry.index());
-    } else {
-      absl::StatusOr<command::CommandResult> applied =
-          kv_->ApplyEntry(entry.index(), entry.data());
-      // Only this store's own encoder writes commands, and the log is
-      // checksummed: an undecodable committed entry is a broken invariant.
-      RS_CHECK(applied.ok())
-          << "region " << region_.id() << " index " << entry.index() << ": "
-          << applied.status().ToString();
-      result = *std::move(applied);
-      ++out.counters->writes_applied;
-    }
-    Answer(entry, result, out);
+    ApplyNormal(entry, out);
   }
 }
 
+kv::Error Peer::EpochError() const {
+  kv::Error error;
+  error.set_message(
+      "the region's range changed (a split) before the command applied; it "
+      "did not apply");
+  *error.mutable_epoch_not_match()->add_current_regions() = region_;
+  return error;
+}
+
+void Peer::ApplyNormal(const raft::Entry& entry, PeerOutput& out) {
+  if (entry.data().empty()) {
+    kv_->ApplyEmpty(entry.index());
+    Answer(entry, command::CommandResult(), out);
+    return;
+  }
+  absl::StatusOr<command::Command> command =
+      kv::DecodeCommand(entry.data(), config_->kv.CommandBytesMax());
+  // Only this store's own encoder writes commands, and the log is
+  // checksummed: an undecodable committed entry is a broken invariant.
+  RS_CHECK(command.ok()) << "region " << region_.id() << " index "
+                         << entry.index() << ": " << command.status();
+  if (command->has_split()) {
+    ApplySplit(entry, command->split(), out);
+    return;
+  }
+  // A write proposed before a split, for a key the split gave away: every
+  // replica decides the same (same meta at the same index), and the
+  // session is untouched, so the client's retry in the new region is safe.
+  std::string_view key;
+  if (command->has_put()) key = command->put().key();
+  if (command->has_delete_()) key = command->delete_().key();
+  if (command->has_compare_and_swap()) key = command->compare_and_swap().key();
+  if (!KeyInRegion(key, region_)) {
+    kv_->ApplyEmpty(entry.index());
+    const kv::Error refused = EpochError();
+    Answer(entry, command::CommandResult(), out, &refused);
+    return;
+  }
+  const command::CommandResult result = kv_->Apply(entry.index(), *command);
+  ++out.counters->writes_applied;
+  Answer(entry, result, out);
+}
+
+std::optional<kv::Error> Peer::CheckSplit(const SplitRequest& request) const {
+  kv::Error error;
+  const std::string& key = request.split_key();
+  if (key.empty() || key <= region_.start_key() ||
+      (!region_.end_key().empty() && key >= region_.end_key())) {
+    error.set_message(absl::StrCat("split: key \"", absl::CEscape(key),
+                                   "\" is not strictly inside region ",
+                                   region_.id()));
+    return error;
+  }
+  if (request.new_region_id() == 0 || request.new_region_id() == region_.id()) {
+    error.set_message("split: the new region needs a fresh nonzero id");
+    return error;
+  }
+  if (request.new_peer_ids_size() != region_.peers_size()) {
+    error.set_message(absl::StrCat("split: ", request.new_peer_ids_size(),
+                                   " new peer ids for ", region_.peers_size(),
+                                   " peers"));
+    return error;
+  }
+  absl::btree_set<uint64_t> ids;
+  for (const meta::Peer& peer : region_.peers()) ids.insert(peer.id());
+  for (uint64_t id : request.new_peer_ids()) {
+    if (id == 0 || !ids.insert(id).second) {
+      error.set_message(
+          absl::StrCat("split: new peer id ", id, " is zero or not unique"));
+      return error;
+    }
+  }
+  return std::nullopt;
+}
+
+void Peer::ProposeSplit(uint64_t reply_to, const AdminRequest& request,
+                        PeerOutput& out) {
+  if (!IsLeader()) {
+    return RefuseAdmin(out, reply_to, request,
+                       NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  if (std::optional<kv::Error> error = CheckSplit(request.split())) {
+    return RefuseAdmin(out, reply_to, request, *std::move(error));
+  }
+  if (pending_admin_.size() >= config_->region_proposals_max) {
+    return RefuseAdmin(out, reply_to, request,
+                       ServerBusyError("region has too many admin commands",
+                                       config_->busy_backoff_ms));
+  }
+  command::Command command;
+  command::SplitOp* split = command.mutable_split();
+  split->set_split_key(request.split().split_key());
+  split->set_new_region_id(request.split().new_region_id());
+  for (uint64_t id : request.split().new_peer_ids())
+    split->add_new_peer_ids(id);
+  *split->mutable_epoch() = region_.epoch();
+  const raft::ProposeResult result = raw_->Propose(kv::EncodeCommand(command));
+  if (result == raft::ProposeResult::kOk) {
+    pending_admin_[raw_->raft().log().LastIndex()] =
+        PendingAdmin{raw_->raft().term(), reply_to, request.request_id()};
+    return;
+  }
+  if (result == raft::ProposeResult::kNotLeader) {
+    return RefuseAdmin(out, reply_to, request,
+                       NotLeaderError(region_.id(), LeaderPeer()));
+  }
+  RefuseAdmin(out, reply_to, request,
+              ServerBusyError(raft::ProposeResultName(result),
+                              config_->busy_backoff_ms));
+}
+
+void Peer::ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
+                      PeerOutput& out) {
+  kv_->ApplyEmpty(entry.index());
+  if (split.epoch().version() != region_.epoch().version() ||
+      !KeyInRegion(split.split_key(), region_) ||
+      split.split_key() == region_.start_key() ||
+      split.new_peer_ids_size() != region_.peers_size()) {
+    // Proposed against meta that another split changed first.
+    const kv::Error stale = EpochError();
+    AnswerAdmin(entry, &stale, out);
+    return;
+  }
+  SplitResult result;
+  meta::Region& child = result.region;
+  child.set_id(split.new_region_id());
+  child.set_start_key(split.split_key());
+  child.set_end_key(region_.end_key());
+  child.mutable_epoch()->set_version(region_.epoch().version() + 1);
+  child.mutable_epoch()->set_conf_version(region_.epoch().conf_version());
+  for (int i = 0; i < region_.peers_size(); ++i) {
+    meta::Peer* peer = child.add_peers();
+    *peer = region_.peers(i);
+    peer->set_id(split.new_peer_ids(i));
+  }
+  region_.set_end_key(split.split_key());
+  region_.mutable_epoch()->set_version(region_.epoch().version() + 1);
+  result.kv = std::make_unique<kv::KvStateMachine>(
+      kv_->SplitOff(split.split_key(), kRaftInitLogIndex));
+  out.meta_changed->push_back(region_.id());
+  // The parent's snapshot still holds the keys it gave away.
+  snapshot_due_ = true;
+  auto it = pending_admin_.find(entry.index());
+  if (it != pending_admin_.end() && it->second.term == entry.term()) {
+    AdminResponse response;
+    response.set_request_id(it->second.request_id);
+    *response.mutable_region() = region_;
+    *response.mutable_new_region() = child;
+    out.admin_replies->push_back(
+        AdminReply{it->second.reply_to, std::move(response)});
+    pending_admin_.erase(it);
+  }
+  AnswerAdmin(entry, nullptr, out);  // older ones lost their index
+  out.splits->push_back(std::move(result));
+  Answer(entry, command::CommandResult(), out);
+}
+
+std::optional<SplitSuggestion> Peer::MaybeSuggestSplit() {
+  if (config_->region_split_bytes == 0 || !IsLeader() ||
+      ticks_ < last_split_check_tick_ + config_->split_check_ticks ||
+      kv_->data_bytes() <= config_->region_split_bytes) {
+    return std::nullopt;
+  }
+  last_split_check_tick_ = ticks_;
+  std::optional<std::string> key = kv_->MiddleKey();
+  if (!key.has_value() || !KeyInRegion(*key, region_) ||
+      *key == region_.start_key()) {
+    return std::nullopt;
+  }
+  return SplitSuggestion{region_.id(), region_.epoch(), *std::move(key),
+                         static_cast<size_t>(region_.peers_size())};
+}
+
 void Peer::Answer(const raft::Entry& entry,
-                  const command::CommandResult& result, PeerOutput& out) {
+                  const command::CommandResult& result, PeerOutput& out,
+                  const kv::Error* refused) {
   // Proposals at indexes below this one were overwritten by another
   // leader's entries before applying: they never apply.
   auto it = pending_writes_.begin();
@@ -528,6 +696,17 @@ void Peer::Answer(const raft::Entry& entry,
         it->first == entry.index() && pending.term == entry.term();
     it = pending_writes_.erase(it);
     --out.counters->proposals_in_flight;
+    if (mine && refused != nullptr) {
+      kv::KvRequest shape;
+      shape.set_request_id(pending.request_id);
+      if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
+      if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
+      if (pending.kind == kv::KvRequest::kCompareAndSwap) {
+        shape.mutable_compare_and_swap();
+      }
+      Reply(out, pending.reply_to, ErrorResponse(shape, *refused));
+      continue;
+    }
     if (mine) {
       kv::KvResponse response =
           WriteResponse(pending.kind, pending.request_id, result);
@@ -825,6 +1004,9 @@ void Peer::ServeReads(PeerOutput& out) {
 }
 
 kv::KvResponse Peer::ServeRead(const kv::KvRequest& request) const {
+  if (!KeyInRegion(RoutingKey(request), region_)) {
+    return ErrorResponse(request, EpochError());  // split away meanwhile
+  }
   kv::KvResponse response;
   response.set_request_id(request.request_id());
   if (request.has_get()) {

@@ -63,6 +63,13 @@ struct StoreCounters {
   uint64_t messages_dropped = 0;
 };
 
+// A split applied by a peer: the new region and its share of the data,
+// for the store to start the new region's peer with (unless it has it).
+struct SplitResult {
+  meta::Region region;
+  std::unique_ptr<kv::KvStateMachine> kv;
+};
+
 // Where a peer puts what it wants done. Not owned.
 struct PeerOutput {
   Outbox* outbox = nullptr;
@@ -75,6 +82,7 @@ struct PeerOutput {
   // Regions whose local peer a membership change removed: the store
   // destroys the peer once its Ready is done.
   std::vector<uint64_t>* removed = nullptr;
+  std::vector<SplitResult>* splits = nullptr;
 };
 
 // Where a bootstrapped region's raft log starts: its first snapshot, holding
@@ -96,6 +104,9 @@ struct PeerSetup {
   // peers, which the first write makes durable); false for a peer created
   // to join an existing region (empty until its leader sends a snapshot).
   bool bootstrap = false;
+  // A region born of a split: its data (applied index kRaftInitLogIndex),
+  // which its bootstrap snapshot holds instead of an empty state.
+  std::unique_ptr<kv::KvStateMachine> split_kv;
   // The image of the snapshot `recovered` records (required when its index
   // is > 0; ReadRegionSnapshots reads it).
   std::optional<RegionSnapshotImage> snapshot;
@@ -157,6 +168,11 @@ class Peer {
                          PeerOutput& out);
   void TransferLeader(uint64_t reply_to, const AdminRequest& request,
                       PeerOutput& out);
+  void ProposeSplit(uint64_t reply_to, const AdminRequest& request,
+                    PeerOutput& out);
+  // On a leader whose data grew past region_split_bytes, at most once per
+  // split_check_ticks: where to split.
+  std::optional<SplitSuggestion> MaybeSuggestSplit();
   // Answers everything waiting here with RegionNotFound: the peer is being
   // destroyed.
   void AbandonPending(PeerOutput& out);
@@ -221,7 +237,8 @@ class Peer {
   Peer(PeerSetup setup, meta::Peer self);
   absl::Status Init(const storage::WalGroupState& recovered,
                     const std::optional<RegionSnapshotImage>& image,
-                    bool bootstrap);
+                    bool bootstrap,
+                    std::unique_ptr<kv::KvStateMachine> split_kv);
   // The base snapshot of a bootstrapped region.
   raft::Snapshot Bootstrap();
   // Replaces the state machine with the leader's snapshot.
@@ -232,10 +249,17 @@ class Peer {
   void Send(const raft::Message& message, PeerOutput& out);
   void OnSoftState(const raft::SoftState& soft, PeerOutput& out);
   void ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out);
+  // Answers the writes pending at or below entry's index: the one at it
+  // with `result` (or with `refused`, when set), the others as lost.
   void Answer(const raft::Entry& entry, const command::CommandResult& result,
-              PeerOutput& out);
+              PeerOutput& out, const kv::Error* refused = nullptr);
   void ServeReads(PeerOutput& out);
   void ApplyConfChange(const raft::Entry& entry, PeerOutput& out);
+  void ApplyNormal(const raft::Entry& entry, PeerOutput& out);
+  void ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
+                  PeerOutput& out);
+  std::optional<kv::Error> CheckSplit(const SplitRequest& request) const;
+  kv::Error EpochError() const;
   // Updates region_ for a committed change described by `context`.
   void ChangeMeta(raft::ConfChangeType type, const meta::Peer& peer);
   void AnswerAdmin(const raft::Entry& entry, const kv::Error* error,
@@ -267,6 +291,7 @@ class Peer {
   // A membership change applied since the last snapshot: take one even
   // before raft_log_gc_entries_max.
   bool snapshot_due_ = false;
+  uint64_t last_split_check_tick_ = 0;
   std::optional<raft::SnapshotMetadata> local_snapshot_;
   std::string local_snapshot_data_;
 };

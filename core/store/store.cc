@@ -188,8 +188,36 @@ Peer* Store::FindPeer(uint64_t region_id) const {
 }
 
 PeerOutput Store::Output() {
-  return PeerOutput{&outbox_,        &replies_,      &stats_.peers,
-                    &admin_replies_, &meta_changed_, &removed_};
+  return PeerOutput{&outbox_,       &replies_, &stats_.peers, &admin_replies_,
+                    &meta_changed_, &removed_, &splits_};
+}
+
+void Store::StartSplitRegions() {
+  for (SplitResult& split : splits_) {
+    const meta::Region& region = split.region;
+    // Replaying a split whose region already exists here (restored from the
+    // manifest and the WAL): the parent just drops the keys it gave away.
+    if (catalog_.Get(region.id()).ok()) continue;
+    if (!catalog_.Insert(region).ok()) {
+      ++stats_.meta_updates_refused;  // overlaps: a stale region here
+      continue;
+    }
+    RS_CHECK(catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING).ok());
+    PeerSetup setup;
+    setup.config = &config_;
+    setup.region = region;
+    setup.bootstrap = true;
+    setup.split_kv = std::move(split.kv);
+    setup.rng = rng_.Fork();
+    absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
+    RS_CHECK(peer.ok()) << "split region " << region.id() << ": "
+                        << peer.status();
+    peers_[region.id()] = *std::move(peer);
+    RS_CHECK(catalog_.NotifyPeerStart(region.id()).ok());
+    PutManifestRecord(region, meta::REGION_STATE_RUNNING);
+    ++stats_.regions_split;
+  }
+  splits_.clear();
 }
 
 void Store::PutManifestRecord(const meta::Region& region,
@@ -260,6 +288,7 @@ void Store::ProcessMetaChanges() {
     PutManifestRecord(peer->region(), state);
   }
   meta_changed_.clear();
+  StartSplitRegions();
   for (uint64_t region_id : removed_) destroy_pending_.insert(region_id);
   removed_.clear();
 }
@@ -439,8 +468,15 @@ void Store::SubmitAdmin(uint64_t reply_to, const AdminRequest& request) {
   PeerOutput out = Output();
   if (request.has_change_peer()) {
     peer->ProposeChangePeer(reply_to, request, out);
-  } else {
+  } else if (request.has_transfer_leader()) {
     peer->TransferLeader(reply_to, request, out);
+  } else if (catalog_.Get(request.split().new_region_id()).ok()) {
+    response.mutable_error()->set_message(
+        absl::StrCat("split: region ", request.split().new_region_id(),
+                     " already exists on store ", config_.store_id));
+    admin_replies_.push_back(AdminReply{reply_to, std::move(response)});
+  } else {
+    peer->ProposeSplit(reply_to, request, out);
   }
 }
 
@@ -530,6 +566,12 @@ StoreEffects Store::TakeEffects() {
     stats_.messages_sent += batch.messages_size();
   }
   ProcessMetaChanges();
+  for (auto& [id, peer] : peers_) {
+    if (std::optional<SplitSuggestion> split = peer->MaybeSuggestSplit()) {
+      ++stats_.split_suggestions;
+      effects.split_suggestions.push_back(*std::move(split));
+    }
+  }
   effects.manifest_edit = std::move(manifest_edit_);
   manifest_edit_.reset();
   effects.replies = std::move(replies_);

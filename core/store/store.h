@@ -104,6 +104,8 @@ struct StoreStats {
   uint64_t peers_created = 0;         // uninitialized, by a leader's message
   uint64_t peers_destroyed = 0;       // removed by a membership change
   uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused
+  uint64_t regions_split = 0;         // new regions started by a split
+  uint64_t split_suggestions = 0;
   StoreCounters peers;
 };
 
@@ -190,6 +192,8 @@ class Store {
   // removed). Only while no write is in flight.
   void DestroyPeers();
   void PutManifestRecord(const meta::Region& region, meta::RegionState state);
+  // Starts the new regions of the splits the peers applied.
+  void StartSplitRegions();
   // Routing: the live peer that must serve `request`, or the error to answer.
   Peer* Route(const kv::KvRequest& request, kv::Error* error) const;
   void CollectReadies();
@@ -215,6 +219,7 @@ class Store {
   std::vector<AdminReply> admin_replies_;
   std::vector<uint64_t> meta_changed_;
   std::vector<uint64_t> removed_;
+  std::vector<SplitResult> splits_;
   absl::btree_set<uint64_t> destroy_pending_;
   std::optional<manifest::ManifestEdit> manifest_edit_;
   StoreStats stats_;

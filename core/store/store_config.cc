@@ -54,6 +54,9 @@ absl::Status StoreConfig::Validate() const {
                      ", snapshot_file.chunk_bytes_max = ",
                      snapshot_file.chunk_bytes_max, "]"));
   }
+  if (split_check_ticks == 0) {
+    return Invalid("split_check_ticks", "must be >= 1");
+  }
   if (regions_max == 0) return Invalid("regions_max", "must be >= 1");
   if (region_proposals_max == 0) {
     return Invalid("region_proposals_max", "must be >= 1");

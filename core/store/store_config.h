@@ -55,6 +55,12 @@ struct StoreConfig {
   // promotion never leaves the group waiting on a replica far behind.
   uint64_t learner_catch_up_entries_max = 64;
 
+  // Automatic split: a leader whose region's data (keys and values) exceeds
+  // region_split_bytes suggests a split at its middle key (StoreEffects::
+  // split_suggestions), at most once per split_check_ticks. 0 turns it off.
+  uint64_t region_split_bytes = uint64_t{96} << 20;
+  uint64_t split_check_ticks = 100;
+
   // Regions this store holds, in every state (RegionCatalogConfig).
   size_t regions_max = 65536;
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -31,6 +32,7 @@
 #include "proto/kvrpc.pb.h"
 #include "proto/manifest.pb.h"
 #include "proto/raft.pb.h"
+#include "proto/region.pb.h"
 #include "proto/store.pb.h"
 
 namespace raftstore::store {
@@ -54,6 +56,15 @@ struct SnapshotWrite {
 struct AdminReply {
   uint64_t reply_to = 0;
   AdminResponse response;
+};
+
+// A region the store suggests splitting (it grew past region_split_bytes):
+// the driver allocates the new ids and submits the SplitRequest.
+struct SplitSuggestion {
+  uint64_t region_id = 0;
+  meta::RegionEpoch epoch;
+  std::string split_key;
+  size_t new_peer_count = 0;
 };
 
 // The raft records of one region in a write: its new entries and/or its hard
@@ -108,10 +119,14 @@ struct StoreEffects {
   std::vector<RaftMessageBatch> messages;
   std::vector<ClientReply> replies;
   std::vector<AdminReply> admin_replies;
+  // Regions this store leads that grew past region_split_bytes: the driver
+  // allocates ids and submits a SplitRequest (or ignores the suggestion).
+  std::vector<SplitSuggestion> split_suggestions;
 
   bool empty() const {
     return !manifest_edit.has_value() && write.empty() && messages.empty() &&
-           replies.empty() && admin_replies.empty();
+           replies.empty() && admin_replies.empty() &&
+           split_suggestions.empty();
   }
 };
 

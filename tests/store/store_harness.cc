@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "core/base/check.h"
+#include "core/store/region_state.h"
 #include "core/store/requests.h"
 
 namespace raftstore::store::testing {
@@ -252,6 +253,25 @@ bool StoreHarness::Drive(Node& n) {
   for (AdminReply& reply : effects.admin_replies) {
     admin_replies_[reply.reply_to] = std::move(reply.response);
   }
+  for (const SplitSuggestion& suggestion : effects.split_suggestions) {
+    ++n.counters.split_suggestions;
+    if (!auto_split_) continue;
+    // The cluster's id allocator, as a placement service would be.
+    AdminRequest request;
+    request.set_region_id(suggestion.region_id);
+    *request.mutable_region_epoch() = suggestion.epoch;
+    const uint64_t new_region = AllocateRegionId();
+    request.mutable_split()->set_split_key(suggestion.split_key);
+    request.mutable_split()->set_new_region_id(new_region);
+    absl::StatusOr<RegionRecord> record =
+        n.store->catalog().Get(suggestion.region_id);
+    if (!record.ok()) continue;
+    for (const meta::Peer& peer : record->region.peers()) {
+      request.mutable_split()->add_new_peer_ids(
+          PeerIdOf(new_region, peer.store_id()));
+    }
+    n.store->SubmitAdmin(++next_token_, request);
+  }
   return true;
 }
 
@@ -301,8 +321,8 @@ uint64_t StoreHarness::LeaderStore(uint64_t region_id) const {
 bool StoreHarness::WaitForLeaders(int ticks_max) {
   return RunUntil(
       [this] {
-        for (const meta::Region& region : regions_) {
-          if (LeaderStore(region.id()) == 0) return false;
+        for (uint64_t region_id : RegionIds()) {
+          if (LeaderStore(region_id) == 0) return false;
         }
         return true;
       },
@@ -310,11 +330,34 @@ bool StoreHarness::WaitForLeaders(int ticks_max) {
 }
 
 uint64_t StoreHarness::RegionOf(const std::string& key) const {
-  for (const meta::Region& region : regions_) {
-    if (KeyInRegion(key, region)) return region.id();
+  // The region a live leader serves the key from (catalogs of followers may
+  // lag a split), else any store's view.
+  uint64_t any = 0;
+  for (const Node& n : nodes_) {
+    if (n.store == nullptr) continue;
+    std::optional<meta::Region> region = n.store->catalog().FindByKey(key);
+    if (!region.has_value()) continue;
+    if (any == 0) any = region->id();
+    std::optional<PeerStatus> status = n.store->GetPeerStatus(region->id());
+    if (status.has_value() && status->role == raft::Role::kLeader) {
+      return region->id();
+    }
   }
-  return 0;
+  return any;
 }
+
+std::vector<uint64_t> StoreHarness::RegionIds() const {
+  absl::btree_set<uint64_t> ids;
+  for (const Node& n : nodes_) {
+    if (n.store == nullptr) continue;
+    for (const RegionRecord& record : n.store->catalog().RegionSnapshot()) {
+      if (OwnsRange(record.state)) ids.insert(record.region.id());
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+uint64_t StoreHarness::AllocateRegionId() { return ++next_region_id_; }
 
 std::optional<kv::KvResponse> StoreHarness::Call(const kv::KvRequest& request,
                                                  int ticks_max) {
@@ -333,7 +376,12 @@ std::optional<kv::KvResponse> StoreHarness::Call(const kv::KvRequest& request,
       if (last.has_value()) break;
       Tick();
     }
-    if (last.has_value() && !ErrorOf(*last).has_not_leader()) return last;
+    if (last.has_value() && !ErrorOf(*last).has_not_leader() &&
+        !ErrorOf(*last).has_epoch_not_match() &&
+        !ErrorOf(*last).has_key_not_in_region() &&
+        !ErrorOf(*last).has_region_not_found()) {
+      return last;
+    }
     Tick();
   }
   return last;

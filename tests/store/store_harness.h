@@ -52,6 +52,7 @@ struct NodeCounters {
   size_t messages_per_batch_max = 0;
   uint64_t snapshots_written = 0;
   uint64_t manifest_edits = 0;
+  uint64_t split_suggestions = 0;
   uint64_t segments_removed = 0;
 };
 
@@ -101,6 +102,13 @@ class StoreHarness {
 
   // The store whose peer leads region_id (0 if none is known yet).
   uint64_t LeaderStore(uint64_t region_id) const;
+  // Every region some live store routes (New or Running), ascending.
+  std::vector<uint64_t> RegionIds() const;
+  // A region id never used before (the cluster's id allocator).
+  uint64_t AllocateRegionId();
+  // Whether split suggestions are submitted as splits at once.
+  void set_auto_split(bool on) { auto_split_ = on; }
+
   // Ticks until every region has a leader; returns whether they all do.
   bool WaitForLeaders(int ticks_max = 2000);
 
@@ -139,6 +147,8 @@ class StoreHarness {
   absl::btree_map<uint64_t, kv::KvResponse> replies_;
   absl::btree_map<uint64_t, AdminResponse> admin_replies_;
   uint64_t next_token_ = 0;
+  uint64_t next_region_id_ = 1000;
+  bool auto_split_ = false;
 };
 
 // Request builders.

@@ -634,6 +634,148 @@ TEST_F(StoreTest, AdminCommandsAreCheckedBeforeProposing) {
             kv::Error::KIND_NOT_SET);  // region 0 is not found
 }
 
+AdminRequest SplitAt(uint64_t region_id, const std::string& key,
+                     uint64_t new_region_id, int stores) {
+  AdminRequest request;
+  request.set_region_id(region_id);
+  request.mutable_split()->set_split_key(key);
+  request.mutable_split()->set_new_region_id(new_region_id);
+  for (int s = 1; s <= stores; ++s) {
+    request.mutable_split()->add_new_peer_ids(
+        PeerIdOf(new_region_id, static_cast<uint64_t>(s)));
+  }
+  return request;
+}
+
+TEST_F(StoreTest, SplitKeepsReadsAndWritesCorrect) {
+  StartAll(3, 1, TestConfig());
+  for (const char* key : {"a", "c", "m", "q", "z"}) MustPut(key, key);
+  std::optional<AdminResponse> split =
+      harness_->CallAdmin(SplitAt(1, "m", 2, 3));
+  ASSERT_TRUE(split.has_value());
+  ASSERT_FALSE(split->has_error()) << split->ShortDebugString();
+  EXPECT_EQ(split->region().end_key(), "m");
+  EXPECT_EQ(split->region().epoch().version(), 2U);
+  EXPECT_EQ(split->new_region().id(), 2U);
+  EXPECT_EQ(split->new_region().start_key(), "m");
+  EXPECT_EQ(split->new_region().end_key(), "");
+  EXPECT_EQ(split->new_region().epoch().version(), 2U);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (const char* key : {"a", "c", "m", "q", "z"}) {
+    EXPECT_EQ(MustGet(key), key) << key;
+  }
+  const kv::KvResponse child = MustCall(GetRequest("q"));
+  EXPECT_EQ(child.get().header().region().id(), 2U);
+  MustPut("r", "new in the child");
+  MustPut("b", "new in the parent");
+  // Every store split the same way, with the same data on each side.
+  harness_->RunUntil([] { return false; }, 20);
+  for (uint64_t r : {1, 2}) {
+    const uint64_t digest = harness_->store(1)->GetPeerStatus(r)->kv_digest;
+    for (uint64_t s = 2; s <= 3; ++s) {
+      EXPECT_EQ(harness_->store(s)->GetPeerStatus(r)->kv_digest, digest)
+          << "region " << r << " store " << s;
+    }
+    EXPECT_EQ(harness_->store(2)->catalog().Get(r)->region.epoch().version(),
+              2U);
+  }
+  // The parent no longer serves the child's keys, and an old epoch is told
+  // about both regions.
+  const uint64_t leader = harness_->LeaderStore(1);
+  kv::KvRequest stale = GetRequest("q");
+  stale.mutable_get()->mutable_header()->set_region_id(1);
+  stale.mutable_get()->mutable_header()->mutable_region_epoch()->set_version(1);
+  const uint64_t token = harness_->Submit(leader, stale);
+  harness_->Pump();
+  std::optional<kv::KvResponse> reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(ErrorOf(*reply).epoch_not_match().current_regions_size(), 2);
+  EXPECT_EQ(ErrorOf(*reply).epoch_not_match().current_regions(1).id(), 2U);
+  // A split key outside the (shrunk) region is refused before proposing.
+  std::optional<AdminResponse> again =
+      harness_->CallAdmin(SplitAt(1, "x", 3, 3));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(again->error().message().empty()) << "x is outside region 1";
+}
+
+TEST_F(StoreTest, WriteProposedBeforeTheSplitForAMovedKeyIsRefused) {
+  StartAll(3, 1, TestConfig());
+  MustPut("a", "1");
+  const uint64_t leader = harness_->LeaderStore(1);
+  Store* store = harness_->store(leader);
+  AdminRequest split = SplitAt(1, "m", 2, 3);
+  *split.mutable_region_epoch() = store->catalog().Get(1)->region.epoch();
+  const uint64_t admin = harness_->SubmitAdmin(leader, split);
+  const uint64_t write =
+      harness_->Submit(leader, PutRequest("q", "late", 77, 1));
+  harness_->Pump();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return harness_->TakeAdminReply(admin).has_value(); }, 100));
+  std::optional<kv::KvResponse> reply;
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        reply = harness_->TakeReply(write);
+        return reply.has_value();
+      },
+      100));
+  ASSERT_TRUE(ErrorOf(*reply).has_epoch_not_match())
+      << reply->ShortDebugString();
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  EXPECT_EQ(MustGet("q"), std::nullopt) << "the refused write never applied";
+  // The same session's retry goes to the new region and applies once.
+  const kv::KvResponse retry = MustCall(PutRequest("q", "late", 77, 1));
+  EXPECT_FALSE(retry.put().header().has_error()) << retry.ShortDebugString();
+  EXPECT_EQ(MustGet("q"), "late");
+}
+
+TEST_F(StoreTest, SplitThenCrashRecoversBothRegions) {
+  StartAll(3, 1, GcConfig());
+  for (int i = 0; i < 30; ++i) MustPut(absl::StrFormat("k%02d", i), "v");
+  std::optional<AdminResponse> split =
+      harness_->CallAdmin(SplitAt(1, "k15", 2, 3));
+  ASSERT_TRUE(split.has_value() && !split->has_error());
+  MustPut("k20", "after split");
+  // Crash one store at once, the others after more writes (and log GC).
+  harness_->Crash(3);
+  for (int i = 0; i < 30; ++i) MustPut(absl::StrFormat("k%02d", i), "w");
+  harness_->Crash(1);
+  harness_->Crash(2);
+  for (uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(harness_->Start(s).ok()) << s;
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (uint64_t s = 1; s <= 3; ++s) {
+    EXPECT_EQ(harness_->store(s)->catalog().CountByState().region_running, 2U);
+  }
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(MustGet(absl::StrFormat("k%02d", i)), "w") << i;
+  }
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        for (uint64_t r : {1, 2}) {
+          for (uint64_t s = 1; s <= 3; ++s) {
+            if (!CaughtUp(*harness_, s, r)) return false;
+          }
+        }
+        return true;
+      },
+      500));
+}
+
+TEST_F(StoreTest, RegionsSplitAutomaticallyWhenTheyGrow) {
+  StoreConfig config = TestConfig();
+  config.region_split_bytes = 4000;
+  config.split_check_ticks = 5;
+  StartAll(3, 1, config);
+  harness_->set_auto_split(true);
+  const std::string value(200, 'v');
+  for (int i = 0; i < 60; ++i) MustPut(absl::StrFormat("k%02d", i), value);
+  harness_->RunUntil([&] { return harness_->RegionIds().size() >= 3; }, 300);
+  EXPECT_GE(harness_->RegionIds().size(), 3U);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(MustGet(absl::StrFormat("k%02d", i)), value) << i;
+  }
+}
+
 TEST(StoreBadInputTest, GarbageSnapshotMessageIsRefused) {
   StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 5);
   ASSERT_TRUE(harness.Start(1).ok());
