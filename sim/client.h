@@ -42,7 +42,7 @@ class SimClient {
  public:
   // Sends a request to raft node `node` (1-based): a kv::KvRequest object
   // (sim/network/payload.h).
-  using SendFn = absl::AnyInvocable<void(int node, Payload payload)>;
+  using SendFn = absl::AnyInvocable<void(int node, Payload&& payload)>;
 
   // `index` is 0-based among the clients; the client id space is disjoint
   // per client and per session. Pointers must outlive the client.

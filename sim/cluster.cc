@@ -66,7 +66,7 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
   Streams streams(options_.seed);
   network_ = std::make_unique<SimNetwork>(&events_, streams.network,
                                           options_.network, endpoint_count());
-  network_->set_deliver([this](int from, int to, Payload payload) {
+  network_->set_deliver([this](int from, int to, Payload&& payload) {
     Deliver(from, to, std::move(payload));
   });
   Rng& root = streams.root;
@@ -74,7 +74,7 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
     const int endpoint = i;
     nodes_.push_back(std::make_unique<SimNode>(
         i + 1, &options_, &events_, &checker_, &trace_, root.Fork(),
-        [this, endpoint](int to, Payload payload) {
+        [this, endpoint](int to, Payload&& payload) {
           network_->Send(endpoint, to, std::move(payload));
         },
         [this, endpoint](bool up) {
@@ -84,7 +84,7 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
         }));
   }
   auto client_send = [this](int endpoint) {
-    return [this, endpoint](int node, Payload payload) {
+    return [this, endpoint](int node, Payload&& payload) {
       const SendResult sent =
           network_->Send(endpoint, node - 1, std::move(payload));
       if (trace_.keeps_text()) {
@@ -106,7 +106,7 @@ Cluster::Cluster(const SimOptions& options, std::vector<FaultEvent> faults,
 
 Cluster::~Cluster() = default;
 
-void Cluster::Deliver(int from, int to, Payload payload) {
+void Cluster::Deliver(int from, int to, Payload&& payload) {
   const int n = options_.node_count;
   trace_.Hash({0xde11, static_cast<uint64_t>(from), static_cast<uint64_t>(to),
                events_.now_us()});

@@ -103,7 +103,7 @@ class Cluster {
 
  private:
   int endpoint_count() const { return NetworkEndpoints(kNodeCountMax); }
-  void Deliver(int from, int to, Payload payload);
+  void Deliver(int from, int to, Payload&& payload);
   void ApplyFault(const FaultEvent& fault);
   void ApplyPartition(uint64_t shape);
   void RestartLater(int node, uint64_t delay_us);

@@ -26,6 +26,17 @@ class EventQueue {
  public:
   using Callback = absl::AnyInvocable<void()>;
 
+  // The receiver of a handler event: an object that runs many events of
+  // one kind, told apart by a number (the network's message deliveries).
+  // Such an event stores no callable, so it costs less than a Callback.
+  class Handler {
+   public:
+    virtual void RunEvent(uint64_t arg) = 0;
+
+   protected:
+    ~Handler() = default;
+  };
+
   // Default bound on pending events; a 7-node cluster under heavy load keeps
   // a few thousand.
   static constexpr size_t kEventsMaxDefault = 1 << 20;
@@ -54,8 +65,18 @@ class EventQueue {
       free_slots_.pop_back();
       callbacks_[slot] = std::move(callback);
     }
-    heap_.push_back(Key{at_us, next_sequence_++, slot});
-    std::push_heap(heap_.begin(), heap_.end(), Later{});
+    Push(Key{Order(at_us), nullptr, slot});
+  }
+
+  // Runs handler->RunEvent(arg) at `at_us` (>= now), in the same (time,
+  // schedule order) as every other event. `handler` must outlive the
+  // event. Crashes past events_max.
+  void ScheduleAt(uint64_t at_us, Handler* handler, uint64_t arg) {
+    RS_CHECK_GE(at_us, clock_->now_us()) << "event scheduled in the past";
+    RS_CHECK_LT(heap_.size(), events_max_)
+        << "simulator event queue is full; something schedules without bound";
+    RS_CHECK(handler != nullptr);
+    Push(Key{Order(at_us), handler, arg});
   }
 
   void ScheduleAfter(uint64_t delay_us, Callback callback) {
@@ -68,7 +89,7 @@ class EventQueue {
   // The time of the next event. Requires !empty().
   uint64_t next_time_us() const {
     RS_CHECK(!heap_.empty());
-    return heap_.front().at_us;
+    return AtUs(heap_.front());
   }
 
   // Pops the earliest event, advances the clock to it and runs it. Returns
@@ -78,12 +99,17 @@ class EventQueue {
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     const Key key = heap_.back();
     heap_.pop_back();
+    clock_->AdvanceTo(AtUs(key));
+    ++events_run_;
+    if (key.handler != nullptr) {
+      key.handler->RunEvent(key.arg);
+      return true;
+    }
     // Moved out before it runs: the callback may schedule events, which can
     // reuse its slot or grow callbacks_.
-    Callback callback = std::move(callbacks_[key.slot]);
-    free_slots_.push_back(key.slot);
-    clock_->AdvanceTo(key.at_us);
-    ++events_run_;
+    const auto slot = static_cast<uint32_t>(key.arg);
+    Callback callback = std::move(callbacks_[slot]);
+    free_slots_.push_back(slot);
     callback();
     return true;
   }
@@ -93,17 +119,30 @@ class EventQueue {
 
  private:
   // The heap holds small keys only; the callbacks stay put in their slots,
-  // so sifting moves 24-byte values instead of callables.
+  // so sifting moves 32-byte values instead of callables.
   struct Key {
-    uint64_t at_us;
-    uint64_t sequence;
-    uint32_t slot;
+    // at_us in the high 64 bits, the schedule sequence in the low 64: one
+    // comparison orders by (time, schedule order), without a branch.
+    unsigned __int128 order;
+    Handler* handler;  // nullptr for a Callback event
+    uint64_t arg;      // the handler's argument, or the callback's slot
   };
+
+  unsigned __int128 Order(uint64_t at_us) {
+    return (static_cast<unsigned __int128>(at_us) << 64) | next_sequence_++;
+  }
+  static uint64_t AtUs(const Key& key) {
+    return static_cast<uint64_t>(key.order >> 64);
+  }
+
+  void Push(const Key& key) {
+    heap_.push_back(key);
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
+  }
   // Orders the heap so that front() is the earliest (time, sequence).
   struct Later {
     bool operator()(const Key& a, const Key& b) const {
-      if (a.at_us != b.at_us) return a.at_us > b.at_us;
-      return a.sequence > b.sequence;
+      return a.order > b.order;
     }
   };
 

@@ -61,6 +61,34 @@ TEST(EventQueueTest, EventsMayScheduleMoreEvents) {
   EXPECT_EQ(clock.now_us(), 5U);
 }
 
+// Handler events and callbacks share one order: (time, schedule order).
+TEST(EventQueueTest, HandlerEventsInterleaveWithCallbacksInOrder) {
+  struct Recorder : EventQueue::Handler {
+    explicit Recorder(std::vector<int>* order) : order(order) {}
+    void RunEvent(uint64_t arg) override {
+      order->push_back(static_cast<int>(arg));
+    }
+    std::vector<int>* order;
+  };
+  SimClock clock;
+  EventQueue queue(&clock);
+  std::vector<int> order;
+  Recorder recorder(&order);
+  queue.ScheduleAt(20, &recorder, 4);
+  queue.ScheduleAt(10, [&order] { order.push_back(1); });
+  queue.ScheduleAt(10, &recorder, 2);
+  queue.ScheduleAt(10, [&order] { order.push_back(3); });
+  queue.ScheduleAt(20, [&order, &queue, &recorder] {
+    order.push_back(5);
+    queue.ScheduleAt(20, &recorder, 6);  // same time, scheduled last
+  });
+  while (queue.RunNext()) {
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(queue.events_run(), 6U);
+  EXPECT_EQ(clock.now_us(), 20U);
+}
+
 TEST(EventQueueDeathTest, SchedulingInThePastCrashes) {
   SimClock clock;
   clock.AdvanceTo(10);

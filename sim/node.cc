@@ -509,7 +509,7 @@ void SimNode::SendRaft(const MessageBatch& batch, size_t index) {
                 std::shared_ptr<const raft::Message>(batch, &message), bytes));
 }
 
-void SimNode::Receive(int from, Payload payload) {
+void SimNode::Receive(int from, Payload&& payload) {
   if (!up()) return;
   if (paused() || !deferred_.empty()) {
     // Waits, in order, behind what the pause held back.

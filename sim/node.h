@@ -69,7 +69,7 @@ class SimNode {
   // endpoint k-1, client i is endpoint node_count + i). Raft messages go as
   // raft::Message objects, client replies as kv::KvResponse objects
   // (sim/network/payload.h).
-  using SendFn = absl::AnyInvocable<void(int to, Payload payload)>;
+  using SendFn = absl::AnyInvocable<void(int to, Payload&& payload)>;
   // Told when the process comes up (true) or goes down (false), however
   // that happens (a fault, a fail-stop, its supervisor).
   using UpFn = absl::AnyInvocable<void(bool up)>;
@@ -98,7 +98,7 @@ class SimNode {
   // client, a kv::KvRequest; either as an object or as its bytes.
   // Undecodable bytes and misaddressed messages are counted as garbage and
   // ignored.
-  void Receive(int from, Payload payload);
+  void Receive(int from, Payload&& payload);
 
   bool up() const { return raw_ != nullptr; }
   bool paused() const { return up() && paused_until_us_ > events_->now_us(); }

@@ -106,7 +106,7 @@ SimNetwork::SendDraws SimNetwork::Draw(const Link& link) {
   return draws;
 }
 
-SendResult SimNetwork::Send(int from, int to, Payload payload) {
+SendResult SimNetwork::Send(int from, int to, Payload&& payload) {
   CheckNode(from);
   CheckNode(to);
   RS_CHECK_NE(from, to) << "a node does not send to itself over the network";
@@ -148,7 +148,7 @@ SendResult SimNetwork::Send(int from, int to, Payload payload) {
   return SendResult::kDuplicated;
 }
 
-bool SimNetwork::Enqueue(int from, int to, uint64_t sequence, Payload payload,
+bool SimNetwork::Enqueue(int from, int to, uint64_t sequence, Payload&& payload,
                          uint64_t delay_us) {
   Link& l = link(from, to);
   const uint64_t bytes = payload.size();
@@ -177,8 +177,8 @@ bool SimNetwork::Enqueue(int from, int to, uint64_t sequence, Payload payload,
   ++l.in_flight_messages;
   l.in_flight_bytes += bytes;
   const uint32_t generation = slot.generation;
-  events_->ScheduleAt(DueTime(l, bytes, delay_us),
-                      [this, index, generation] { OnDue(index, generation); });
+  events_->ScheduleAt(DueTime(l, bytes, delay_us), this,
+                      (uint64_t{generation} << 32) | index);
   return true;
 }
 
@@ -202,6 +202,10 @@ uint64_t SimNetwork::DueTime(Link& l, uint64_t bytes, uint64_t delay_us) {
     l.last_due_us = due_us;
   }
   return due_us;
+}
+
+void SimNetwork::RunEvent(uint64_t arg) {
+  OnDue(static_cast<uint32_t>(arg), static_cast<uint32_t>(arg >> 32));
 }
 
 void SimNetwork::OnDue(uint32_t index, uint32_t generation) {

@@ -120,11 +120,11 @@ struct NetworkStats {
   std::string Describe() const;
 };
 
-class SimNetwork {
+class SimNetwork : private EventQueue::Handler {
  public:
   // Called once per delivered copy, at its delivery time (events->now_us()).
   // May call back into the network (Send, faults) freely.
-  using DeliverFn = absl::AnyInvocable<void(int from, int to, Payload)>;
+  using DeliverFn = absl::AnyInvocable<void(int from, int to, Payload&&)>;
 
   // `events` must outlive the network. `rng` is the network's own stream
   // (typically the run's Rng::Fork()). Requires
@@ -144,7 +144,7 @@ class SimNetwork {
   // fails: a message that cannot go is dropped, counted, and said so in the
   // result. Checks, in order: size cap, crashed destination, cut link, random
   // drop, link and network bounds.
-  SendResult Send(int from, int to, Payload payload);
+  SendResult Send(int from, int to, Payload&& payload);
 
   // ---- Faults (each counted in stats(); DescribeFaults shows the state).
 
@@ -263,9 +263,12 @@ class SimNetwork {
   void CheckNode(int node) const;
   SendDraws Draw(const Link& link);
   // Puts one copy in flight; false when a bound refuses it.
-  bool Enqueue(int from, int to, uint64_t sequence, Payload payload,
+  bool Enqueue(int from, int to, uint64_t sequence, Payload&& payload,
                uint64_t delay_us);
   uint64_t DueTime(Link& link, uint64_t bytes, uint64_t delay_us);
+  // A copy's delivery event (EventQueue::Handler): arg is the slot in the
+  // low 32 bits and its generation in the high 32.
+  void RunEvent(uint64_t arg) override;
   void OnDue(uint32_t slot, uint32_t generation);
   void Hold(uint32_t slot);
   // Schedules (or moves) the release of a link's held messages to the end
