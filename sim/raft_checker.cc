@@ -67,16 +67,30 @@ bool RaftChecker::Lookup(const Replica& r, uint64_t index, uint64_t* term,
   return true;
 }
 
+const RaftChecker::Prefix* RaftChecker::FindPrefix(uint64_t index,
+                                                   uint64_t term) const {
+  if (index >= prefix_by_index_.size()) return nullptr;
+  for (const Prefix& prefix : prefix_by_index_[index]) {
+    if (prefix.term == term) return &prefix;
+  }
+  return nullptr;
+}
+
 void RaftChecker::CheckPrefix(uint64_t node, uint64_t index, uint64_t term,
                               uint64_t digest) {
-  auto [it, inserted] =
-      prefix_by_entry_.try_emplace({index, term}, digest, node);
-  if (!inserted && it->second.first != digest) {
-    Add("log matching",
-        absl::StrCat("nodes ", it->second.second, " and ", node,
-                     " hold an entry of term ", term, " at index ", index,
-                     " but their logs differ at or before it"));
+  if (const Prefix* known = FindPrefix(index, term)) {
+    if (known->digest != digest) {
+      Add("log matching",
+          absl::StrCat("nodes ", known->node, " and ", node,
+                       " hold an entry of term ", term, " at index ", index,
+                       " but their logs differ at or before it"));
+    }
+    return;
   }
+  RS_CHECK_LE(index, kIndexMax)
+      << "the raft checker tracks indexes up to " << kIndexMax;
+  if (index >= prefix_by_index_.size()) prefix_by_index_.resize(index + 1);
+  prefix_by_index_[index].push_back(Prefix{term, digest, node});
 }
 
 void RaftChecker::SaveOverwritten(Replica& r, uint64_t first) {
@@ -136,11 +150,11 @@ void RaftChecker::OnSnapshotWritten(uint64_t node, uint64_t index,
   // A snapshot carries no log, so the digest of its prefix is whatever the
   // replicas agreed on for (index, term); if none is known yet, the
   // snapshot starts a fresh chain that others are compared against.
-  auto known = prefix_by_entry_.find({index, term});
+  const Prefix* known = FindPrefix(index, term);
   if (held) {
     r.base_digest = digest;
-  } else if (known != prefix_by_entry_.end()) {
-    r.base_digest = known->second.first;
+  } else if (known != nullptr) {
+    r.base_digest = known->digest;
   } else {
     r.base_digest = Mix(index, term);
   }
@@ -170,18 +184,22 @@ void RaftChecker::OnApplied(uint64_t node, const raft::Entry& entry,
   }
   r.applied_index = entry.index();
   const uint64_t data_digest = EntryDigest(entry);
-  auto [it, inserted] = applied_.try_emplace(
-      entry.index(), Applied{entry.term(), data_digest, node, node_term});
-  if (!inserted && (it->second.term != entry.term() ||
-                    it->second.data_digest != data_digest)) {
-    Add("state machine safety",
-        absl::StrCat("node ", node, " applied term ", entry.term(),
-                     " at index ", entry.index(), " but node ",
-                     it->second.first_node, " applied term ", it->second.term,
-                     " (or different data) there"));
-  }
-  if (!inserted && node_term < it->second.observer_term) {
-    it->second.observer_term = node_term;
+  RS_CHECK_LE(entry.index(), kIndexMax)
+      << "the raft checker tracks indexes up to " << kIndexMax;
+  if (entry.index() >= applied_.size()) applied_.resize(entry.index() + 1);
+  Applied& applied = applied_[entry.index()];
+  if (!applied.present) {
+    applied = Applied{true, entry.term(), data_digest, node, node_term};
+    ++applied_count_;
+  } else {
+    if (applied.term != entry.term() || applied.data_digest != data_digest) {
+      Add("state machine safety",
+          absl::StrCat("node ", node, " applied term ", entry.term(),
+                       " at index ", entry.index(), " but node ",
+                       applied.first_node, " applied term ", applied.term,
+                       " (or different data) there"));
+    }
+    if (node_term < applied.observer_term) applied.observer_term = node_term;
   }
   if (entry.index() > applied_max_) applied_max_ = entry.index();
 }

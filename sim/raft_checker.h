@@ -25,7 +25,10 @@
 //                        older than the synced one.
 //
 // Memory: one digest per (node, log index) and one record per applied
-// index; a simulation run is bounded in length, so this is too.
+// index; a simulation run is bounded in length, so this is too. Both
+// global tables are vectors indexed by log index (written and applied
+// indexes grow one at a time from the bottom of the log), checked against
+// kIndexMax.
 //
 // Thread-safety: none; the simulator is single-threaded.
 #ifndef RAFTSTORE_SIM_RAFT_CHECKER_H_
@@ -38,6 +41,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
 #include "proto/raft.pb.h"
 
 namespace raftstore::sim {
@@ -97,7 +101,11 @@ class RaftChecker {
   // The highest index applied by any replica.
   uint64_t applied_max() const { return applied_max_; }
   // Entries checked for state machine safety (one per index).
-  size_t applied_entries() const { return applied_.size(); }
+  size_t applied_entries() const { return applied_count_; }
+
+  // The largest log index the checker tracks (its tables are indexed by
+  // log index); a run that goes past it stops with a message.
+  static constexpr uint64_t kIndexMax = uint64_t{1} << 26;
 
  private:
   struct Replica {
@@ -119,6 +127,7 @@ class RaftChecker {
     uint64_t applied_index = 0;
   };
   struct Applied {
+    bool present = false;  // whether any node applied this index yet
     uint64_t term = 0;
     uint64_t data_digest = 0;
     uint64_t first_node = 0;
@@ -145,10 +154,20 @@ class RaftChecker {
   std::vector<Replica> replicas_;
   uint64_t now_us_ = 0;
   absl::btree_map<uint64_t, uint64_t> leader_by_term_;
-  // (index, term) -> (prefix digest, node that first reported it).
-  absl::btree_map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>>
-      prefix_by_entry_;
-  absl::btree_map<uint64_t, Applied> applied_;
+  // The prefix digest of a durable entry and the node that first reported
+  // it.
+  struct Prefix {
+    uint64_t term = 0;
+    uint64_t digest = 0;
+    uint64_t node = 0;
+  };
+  // The record of (index, term), or nullptr.
+  const Prefix* FindPrefix(uint64_t index, uint64_t term) const;
+  // By index: every term seen durable there (almost always one).
+  std::vector<absl::InlinedVector<Prefix, 1>> prefix_by_index_;
+  // By index.
+  std::vector<Applied> applied_;
+  size_t applied_count_ = 0;
   uint64_t applied_max_ = 0;
   std::vector<SafetyViolation> violations_;
   uint64_t violations_dropped_ = 0;
@@ -166,16 +185,16 @@ void RaftChecker::OnLeader(uint64_t node, uint64_t term, uint64_t first_index,
   // Leader completeness: every entry committed in an earlier term must be
   // in this leader's log. Entries before first_index are covered by the
   // leader's snapshot.
-  for (auto a = applied_.lower_bound(first_index); a != applied_.end(); ++a) {
-    if (a->second.observer_term >= term) continue;
-    const uint64_t index = a->first;
+  for (uint64_t index = first_index; index < applied_.size(); ++index) {
+    const Applied& a = applied_[index];
+    if (!a.present || a.observer_term >= term) continue;
     const uint64_t held = index <= last_index ? term_at(index) : 0;
-    if (held != a->second.term) {
+    if (held != a.term) {
       Add("leader completeness",
           "node " + std::to_string(node) + " leads term " +
               std::to_string(term) + " but holds term " + std::to_string(held) +
               " at index " + std::to_string(index) + ", where term " +
-              std::to_string(a->second.term) + " was applied");
+              std::to_string(a.term) + " was applied");
       return;
     }
   }
