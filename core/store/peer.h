@@ -148,7 +148,9 @@ class Peer {
   bool IsLeader() const;
   // The leader's peer meta, when known and listed in the region.
   const meta::Peer* LeaderPeer() const;
+  // Status() computes a digest of the whole state: use it sparingly.
   PeerStatus Status() const;
+  uint64_t applied_index() const { return kv_->applied_index(); }
 
   void Tick();
   // A raft message addressed to this peer. kInvalidArgument when its peer

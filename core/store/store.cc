@@ -440,6 +440,44 @@ void Store::Submit(uint64_t reply_to, const kv::KvRequest& request) {
   peer->ProposeWrite(reply_to, request, out);
 }
 
+void Store::WaitApplied(uint64_t reply_to, uint64_t region_id, uint64_t index) {
+  if (waiters_.size() >= config_.applied_waiters_max) {
+    applied_notices_.push_back(AppliedNotice{
+        reply_to, region_id,
+        absl::ResourceExhaustedError(absl::StrCat(
+            "store ", config_.store_id, " already has applied_waiters_max = ",
+            config_.applied_waiters_max, " waiters")),
+        0});
+    return;
+  }
+  waiters_.push_back(Waiter{reply_to, region_id, index});
+  NotifyWaiters();
+}
+
+void Store::NotifyWaiters() {
+  std::vector<Waiter> waiting;
+  for (const Waiter& waiter : waiters_) {
+    const Peer* peer = FindPeer(waiter.region_id);
+    if (peer == nullptr) {
+      applied_notices_.push_back(AppliedNotice{
+          waiter.reply_to, waiter.region_id,
+          absl::NotFoundError(absl::StrCat("region ", waiter.region_id,
+                                           " has no peer on store ",
+                                           config_.store_id)),
+          0});
+      continue;
+    }
+    const uint64_t applied = peer->applied_index();
+    if (applied >= waiter.index) {
+      applied_notices_.push_back(AppliedNotice{
+          waiter.reply_to, waiter.region_id, absl::OkStatus(), applied});
+    } else {
+      waiting.push_back(waiter);
+    }
+  }
+  waiters_ = std::move(waiting);
+}
+
 void Store::SubmitAdmin(uint64_t reply_to, const AdminRequest& request) {
   ++stats_.admin_requests;
   AdminResponse response;
@@ -578,6 +616,9 @@ StoreEffects Store::TakeEffects() {
   replies_.clear();
   effects.admin_replies = std::move(admin_replies_);
   admin_replies_.clear();
+  if (!waiters_.empty()) NotifyWaiters();
+  effects.applied_notices = std::move(applied_notices_);
+  applied_notices_.clear();
   return effects;
 }
 
@@ -623,7 +664,7 @@ StoreStats Store::stats() const { return stats_; }
 
 bool Store::HasWork() const {
   if (!replies_.empty() || !admin_replies_.empty() || outbox_.queued() > 0 ||
-      manifest_edit_.has_value()) {
+      manifest_edit_.has_value() || !applied_notices_.empty()) {
     return true;
   }
   if (in_flight_token_ != 0) return false;

@@ -141,6 +141,10 @@ class Store {
   // EpochNotMatch when either epoch number differs, NotLeader, ServerBusy,
   // or an error naming what is wrong with the command).
   void SubmitAdmin(uint64_t reply_to, const AdminRequest& request);
+  // Notifies (StoreEffects::applied_notices, with reply_to) once the local
+  // peer of region_id has applied `index`: at once if it has, else when it
+  // does, or when the peer goes away. Bounded by applied_waiters_max.
+  void WaitApplied(uint64_t reply_to, uint64_t region_id, uint64_t index);
   // The write handed out with `token` is durable (written, and synced if it
   // had to be). RS_CHECKs that `token` is the write in flight.
   void OnPersisted(uint64_t token);
@@ -222,6 +226,15 @@ class Store {
   std::vector<SplitResult> splits_;
   absl::btree_set<uint64_t> destroy_pending_;
   std::optional<manifest::ManifestEdit> manifest_edit_;
+  struct Waiter {
+    uint64_t reply_to = 0;
+    uint64_t region_id = 0;
+    uint64_t index = 0;
+  };
+  std::vector<Waiter> waiters_;
+  std::vector<AppliedNotice> applied_notices_;
+  // Answers the waiters whose index is applied or whose peer is gone.
+  void NotifyWaiters();
   StoreStats stats_;
 };
 

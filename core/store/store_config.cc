@@ -68,6 +68,9 @@ absl::Status StoreConfig::Validate() const {
   if (apply_lag_entries_max == 0) {
     return Invalid("apply_lag_entries_max", "must be >= 1");
   }
+  if (applied_waiters_max == 0) {
+    return Invalid("applied_waiters_max", "must be >= 1");
+  }
   if (read_wait_ticks_max == 0) {
     return Invalid("read_wait_ticks_max", "must be >= 1");
   }

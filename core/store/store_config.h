@@ -73,6 +73,8 @@ struct StoreConfig {
   // Committed entries not yet applied, per region; past it new writes get
   // ServerBusy so the apply path can catch up.
   uint64_t apply_lag_entries_max = 4096;
+  // Callers waiting in WaitApplied, for the whole store.
+  size_t applied_waiters_max = 4096;
   // A read not confirmed within this many ticks is dropped (its client has
   // timed out; the ReadIndex round was lost with a deposed leader).
   uint64_t read_wait_ticks_max = 200;

@@ -67,6 +67,17 @@ struct SplitSuggestion {
   size_t new_peer_count = 0;
 };
 
+// The answer to Store::WaitApplied.
+struct AppliedNotice {
+  uint64_t reply_to = 0;
+  uint64_t region_id = 0;
+  // OK once the region's local peer applied the index (applied_index says
+  // how far it got); kNotFound when the region has no peer here (or lost
+  // it); kResourceExhausted beyond applied_waiters_max.
+  absl::Status status;
+  uint64_t applied_index = 0;
+};
+
 // The raft records of one region in a write: its new entries and/or its hard
 // state, in that order (Ready order), after any snapshot of the region.
 struct RegionWrite {
@@ -122,11 +133,12 @@ struct StoreEffects {
   // Regions this store leads that grew past region_split_bytes: the driver
   // allocates ids and submits a SplitRequest (or ignores the suggestion).
   std::vector<SplitSuggestion> split_suggestions;
+  std::vector<AppliedNotice> applied_notices;
 
   bool empty() const {
     return !manifest_edit.has_value() && write.empty() && messages.empty() &&
            replies.empty() && admin_replies.empty() &&
-           split_suggestions.empty();
+           split_suggestions.empty() && applied_notices.empty();
   }
 };
 

@@ -159,6 +159,23 @@ uint64_t StoreHarness::SubmitAdmin(uint64_t store_id,
   return token;
 }
 
+uint64_t StoreHarness::WaitApplied(uint64_t store_id, uint64_t region_id,
+                                   uint64_t index) {
+  Node& n = node(store_id);
+  RS_CHECK(n.store != nullptr) << "store " << store_id << " is down";
+  const uint64_t token = ++next_token_;
+  n.store->WaitApplied(token, region_id, index);
+  return token;
+}
+
+std::optional<AppliedNotice> StoreHarness::TakeAppliedNotice(uint64_t token) {
+  auto it = applied_notices_.find(token);
+  if (it == applied_notices_.end()) return std::nullopt;
+  AppliedNotice notice = std::move(it->second);
+  applied_notices_.erase(it);
+  return notice;
+}
+
 std::optional<AdminResponse> StoreHarness::TakeAdminReply(uint64_t token) {
   auto it = admin_replies_.find(token);
   if (it == admin_replies_.end()) return std::nullopt;
@@ -252,6 +269,9 @@ bool StoreHarness::Drive(Node& n) {
   }
   for (AdminReply& reply : effects.admin_replies) {
     admin_replies_[reply.reply_to] = std::move(reply.response);
+  }
+  for (AppliedNotice& notice : effects.applied_notices) {
+    applied_notices_[notice.reply_to] = std::move(notice);
   }
   for (const SplitSuggestion& suggestion : effects.split_suggestions) {
     ++n.counters.split_suggestions;

@@ -92,6 +92,10 @@ class StoreHarness {
   std::optional<AdminResponse> CallAdmin(AdminRequest request,
                                          int ticks_max = 1000);
 
+  // WaitApplied notices, by reply_to token.
+  uint64_t WaitApplied(uint64_t store_id, uint64_t region_id, uint64_t index);
+  std::optional<AppliedNotice> TakeAppliedNotice(uint64_t token);
+
   // Processes effects and delivers messages until nothing moves (bounded).
   void Pump();
   // One tick on every live store, then Pump.
@@ -146,6 +150,7 @@ class StoreHarness {
   std::deque<InFlight> network_;
   absl::btree_map<uint64_t, kv::KvResponse> replies_;
   absl::btree_map<uint64_t, AdminResponse> admin_replies_;
+  absl::btree_map<uint64_t, AppliedNotice> applied_notices_;
   uint64_t next_token_ = 0;
   uint64_t next_region_id_ = 1000;
   bool auto_split_ = false;

@@ -776,6 +776,41 @@ TEST_F(StoreTest, RegionsSplitAutomaticallyWhenTheyGrow) {
   }
 }
 
+TEST_F(StoreTest, WaitAppliedAnswersOnceTheIndexIsApplied) {
+  StoreConfig config = TestConfig();
+  config.applied_waiters_max = 2;
+  StartAll(3, 1, config);
+  const uint64_t down = FollowerStore(1);
+  harness_->Crash(down);
+  for (int i = 0; i < 10; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  const uint64_t target = harness_->store(harness_->LeaderStore(1))
+                              ->GetPeerStatus(1)
+                              ->applied_index;
+  ASSERT_TRUE(harness_->Start(down).ok());
+  const uint64_t token = harness_->WaitApplied(down, 1, target);
+  const uint64_t unknown = harness_->WaitApplied(down, 9, 1);
+  const uint64_t over = harness_->WaitApplied(down, 1, target + 1000);
+  const uint64_t refused = harness_->WaitApplied(down, 1, 1);
+  harness_->Pump();
+  EXPECT_EQ(harness_->TakeAppliedNotice(unknown)->status.code(),
+            absl::StatusCode::kNotFound);
+  std::optional<AppliedNotice> busy = harness_->TakeAppliedNotice(refused);
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->status.code(), absl::StatusCode::kResourceExhausted);
+  std::optional<AppliedNotice> notice;
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        notice = harness_->TakeAppliedNotice(token);
+        return notice.has_value();
+      },
+      300));
+  EXPECT_TRUE(notice->status.ok());
+  EXPECT_GE(notice->applied_index, target);
+  EXPECT_GE(harness_->store(down)->GetPeerStatus(1)->applied_index, target);
+  EXPECT_FALSE(harness_->TakeAppliedNotice(over).has_value())
+      << "an index not applied yet is still waited for";
+}
+
 TEST(StoreBadInputTest, GarbageSnapshotMessageIsRefused) {
   StoreHarness harness(3, MakeRegions(1, 3), TestConfig(), 5);
   ASSERT_TRUE(harness.Start(1).ok());
