@@ -653,6 +653,11 @@ std::optional<PeerStatus> Store::GetPeerStatus(uint64_t region_id) const {
   return peer->Status();
 }
 
+bool Store::IsLeader(uint64_t region_id) const {
+  const Peer* peer = FindPeer(region_id);
+  return peer != nullptr && peer->IsLeader();
+}
+
 std::vector<PeerStatus> Store::PeerStatuses() const {
   std::vector<PeerStatus> statuses;
   statuses.reserve(peers_.size());

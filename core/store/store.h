@@ -156,6 +156,9 @@ class Store {
   const RegionCatalog& catalog() const { return catalog_; }
   // Status of the local peer of region_id, if it has one.
   std::optional<PeerStatus> GetPeerStatus(uint64_t region_id) const;
+  // Whether the local peer of region_id leads its group (cheap, unlike
+  // GetPeerStatus, which digests the region's state).
+  bool IsLeader(uint64_t region_id) const;
   // Every local peer's status, ascending region id.
   std::vector<PeerStatus> PeerStatuses() const;
   StoreStats stats() const;

@@ -100,7 +100,7 @@ absl::Status StoreHarness::Start(uint64_t store_id) {
     if (absl::Status s = (*manifest)->Apply(edit); !s.ok()) return s;
   }
   if (absl::Status s = (*manifest)->CheckIdent(ident); !s.ok()) return s;
-  auto wal = storage::Wal::Open(n.disk.get(), WalOptionsForTests());
+  auto wal = storage::Wal::Open(n.disk.get(), wal_options_);
   if (!wal.ok()) return wal.status();
   StoreRecovery recovery;
   for (const auto& [id, record] : (*manifest)->regions()) {
@@ -332,8 +332,7 @@ bool StoreHarness::RunUntil(const std::function<bool()>& done, int ticks_max) {
 uint64_t StoreHarness::LeaderStore(uint64_t region_id) const {
   for (const Node& n : nodes_) {
     if (n.store == nullptr || n.isolated) continue;
-    std::optional<PeerStatus> status = n.store->GetPeerStatus(region_id);
-    if (status.has_value() && status->role == raft::Role::kLeader) return n.id;
+    if (n.store->IsLeader(region_id)) return n.id;
   }
   return 0;
 }
@@ -358,10 +357,7 @@ uint64_t StoreHarness::RegionOf(const std::string& key) const {
     std::optional<meta::Region> region = n.store->catalog().FindByKey(key);
     if (!region.has_value()) continue;
     if (any == 0) any = region->id();
-    std::optional<PeerStatus> status = n.store->GetPeerStatus(region->id());
-    if (status.has_value() && status->role == raft::Role::kLeader) {
-      return region->id();
-    }
+    if (n.store->IsLeader(region->id())) return region->id();
   }
   return any;
 }

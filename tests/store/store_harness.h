@@ -110,6 +110,11 @@ class StoreHarness {
   std::vector<uint64_t> RegionIds() const;
   // A region id never used before (the cluster's id allocator).
   uint64_t AllocateRegionId();
+  // The WAL options stores open with (default WalOptionsForTests()); set
+  // before Start.
+  void set_wal_options(const storage::WalOptions& options) {
+    wal_options_ = options;
+  }
   // Whether split suggestions are submitted as splits at once.
   void set_auto_split(bool on) { auto_split_ = on; }
 
@@ -154,6 +159,7 @@ class StoreHarness {
   uint64_t next_token_ = 0;
   uint64_t next_region_id_ = 1000;
   bool auto_split_ = false;
+  storage::WalOptions wal_options_ = WalOptionsForTests();
 };
 
 // Request builders.
