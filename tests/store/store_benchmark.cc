@@ -68,7 +68,7 @@ Row Run(int regions, uint64_t writes, int in_flight) {
       RS_CHECK_NE(leader, 0U);
       for (int i = 0; i < in_flight; ++i) {
         // One session per (region, slot); one write per session per round.
-        const uint64_t client = static_cast<uint64_t>(r * in_flight + i + 1);
+        const uint64_t client = static_cast<uint64_t>(r) * in_flight + i + 1;
         const std::string key = absl::StrFormat(
             "k%03d/%d/%d", (r - 1) * 1000 / regions, i, round % 1000);
         tokens.push_back(
