@@ -223,8 +223,8 @@ class SimNetwork : private EventQueue::Handler {
   enum class SlotState : uint8_t { kFree, kScheduled, kHeld };
 
   // One copy in flight. Slots are reused through a free list so that the
-  // event callback captures only (this, slot, generation): it fits
-  // AnyInvocable's inline storage, and a Send allocates nothing once warm.
+  // delivery event is a handler event carrying only (slot, generation)
+  // (RunEvent): a Send allocates nothing once warm.
   struct Slot {
     Payload payload;
     uint64_t bytes = 0;
