@@ -14,9 +14,10 @@
 //              (Wal::BeginBatch, WriteAndSyncBatch, FinishBatch; the Wal
 //              under a mutex) while this thread encodes batch N+1;
 //   raw256:    pwrite 256 bytes + fdatasync, in a loop (one bare record);
-//   rawB:      pwrite B bytes + fdatasync, B = the bytes the WAL itself wrote
+//   rawB:      pwrite B bytes + fdatasync, B = as many bytes as the WAL wrote
 //              per sync so far (frames included: header, CRC, LSNs, protobuf
-//              tags, and the rotations' headers and checkpoints). This is the
+//              tags, and the rotations' headers and checkpoints), and the
+//              same bytes: a copy of the WAL's latest B bytes. This is the
 //              bound: the WAL cannot make B bytes durable faster than the bare
 //              disk, so records/s is at most rawB/s * batch.
 // The raw loops append to files that roll over at the WAL's segment size, as
@@ -48,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "core/storage/wal/wal.h"
+#include "core/storage/wal/wal_options.h"
 #include "proto/raft.pb.h"
 #include "runtime/posix_disk.h"
 
@@ -97,8 +99,8 @@ class RawLog {
   RawLog(const RawLog&) = delete;
   RawLog& operator=(const RawLog&) = delete;
 
-  // The size of each append from now on.
-  void Resize(size_t bytes) { record_.assign(bytes, 'r'); }
+  // The bytes of each append from now on.
+  void SetRecord(std::string record) { record_ = std::move(record); }
 
   // Appends and syncs in a loop for `seconds`: the disk's own rate of
   // durable appends of this size.
@@ -154,6 +156,29 @@ class WalDriver {
   }
 
   storage::Wal& wal() { return *wal_; }
+
+  // `bytes` bytes of what the WAL wrote last (the tail of its newest
+  // segment, repeated if the segment is shorter), so that the raw loop
+  // writes the same kind of bytes: a disk or a host that compresses or
+  // deduplicates would favour a raw loop of one repeated letter.
+  std::string LastBytes(size_t bytes) {
+    auto names = disk_->List();
+    DieUnlessOk(names.status());
+    std::string newest;
+    for (const std::string& name : *names) {
+      if (storage::ParseSegmentFileName(name).has_value()) newest = name;
+    }
+    auto size = disk_->Size(newest);
+    DieUnlessOk(size.status());
+    const uint64_t take = std::min<uint64_t>(bytes, *size);
+    auto tail = disk_->Read(newest, *size - take, take);
+    DieUnlessOk(tail.status());
+    if (tail->empty()) Die("empty segment " + newest);
+    std::string out;
+    while (out.size() < bytes) out += *tail;
+    out.resize(bytes);
+    return out;
+  }
 
   // Encodes `batch` records, one AppendEntries each.
   void Append(uint64_t batch, Rate* append) {
@@ -300,7 +325,7 @@ CaseResult RunCase(const std::filesystem::path& dir, uint64_t regions,
     Rate unused_append;
     driver.RunSerial(batch, 0.05, &unused, &unused_append);
     RawLog raw256(dir, "raw256-", kRecordBytes);
-    RawLog raw_batch(dir, "raw_batch-", 0);
+    RawLog raw_batch(dir, "raw_batch-", 1);
     const double slice = seconds / kRounds;
     const double b = static_cast<double>(batch);
     for (int round = 0; round < kRounds; ++round) {
@@ -321,8 +346,8 @@ CaseResult RunCase(const std::filesystem::path& dir, uint64_t regions,
             raw256.Run(slice, &r256);
             break;
           default:
-            raw_batch.Resize(static_cast<size_t>(
-                std::max(1.0, BytesPerSync(driver.wal().stats()))));
+            raw_batch.SetRecord(driver.LastBytes(static_cast<size_t>(
+                std::max(1.0, BytesPerSync(driver.wal().stats())))));
             raw_batch.Run(slice, &r_batch);
             break;
         }
