@@ -348,6 +348,15 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
   for (const RaftMessage& message : batch.messages()) {
     ++stats_.messages_received;
     Peer* peer = FindPeer(message.region_id());
+    if (message.is_tombstone()) {
+      HandleTombstone(peer, message);
+      continue;
+    }
+    if (peer != nullptr && message.to_peer().store_id() == config_.store_id &&
+        IsRemovedSender(*peer, message)) {
+      TellTombstone(*peer, message);
+      continue;
+    }
     if (peer == nullptr) peer = MaybeCreatePeer(message);
     if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
       ++stats_.messages_refused;
@@ -364,6 +373,52 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
     if (!peer->Step(message).ok()) ++stats_.messages_refused;
   }
   return absl::OkStatus();
+}
+
+bool Store::IsRemovedSender(const Peer& peer, const RaftMessage& message) {
+  // Peer ids are never reused: a sender that a newer membership of the
+  // region no longer lists was removed, and has not heard of it yet (it was
+  // down or cut off when the change committed).
+  if (message.region_epoch().conf_version() >=
+      peer.region().epoch().conf_version()) {
+    return false;
+  }
+  for (const meta::Peer& member : peer.region().peers()) {
+    if (member.id() == message.from_peer().id()) return false;
+  }
+  return true;
+}
+
+void Store::TellTombstone(const Peer& peer, const RaftMessage& message) {
+  ++stats_.tombstones_sent;
+  RaftMessage reply;
+  reply.set_region_id(peer.region_id());
+  reply.set_is_tombstone(true);
+  *reply.mutable_from_peer() = message.to_peer();
+  *reply.mutable_to_peer() = message.from_peer();
+  *reply.mutable_region_epoch() = peer.region().epoch();
+  if (!outbox_.Add(message.from_peer().store_id(), std::move(reply))) {
+    ++stats_.peers.messages_dropped;
+  }
+}
+
+void Store::HandleTombstone(const Peer* peer, const RaftMessage& message) {
+  if (peer == nullptr || peer->peer_id() != message.to_peer().id() ||
+      message.region_epoch().conf_version() <=
+          peer->region().epoch().conf_version()) {
+    ++stats_.messages_refused;  // not about our peer, or not newer news
+    return;
+  }
+  for (const meta::Peer& member : peer->region().peers()) {
+    // Trust it only if the sender is a member we know of, or our meta is a
+    // placeholder (an uninitialized peer): a stranger cannot remove us.
+    if (member.id() == message.from_peer().id() || !peer->initialized()) {
+      ++stats_.tombstones_received;
+      removed_.push_back(peer->region_id());
+      return;
+    }
+  }
+  ++stats_.messages_refused;
 }
 
 Peer* Store::Route(const kv::KvRequest& request, kv::Error* error) const {

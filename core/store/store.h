@@ -103,6 +103,8 @@ struct StoreStats {
   uint64_t admin_requests = 0;
   uint64_t peers_created = 0;         // uninitialized, by a leader's message
   uint64_t peers_destroyed = 0;       // removed by a membership change
+  uint64_t tombstones_sent = 0;       // told a removed peer it was removed
+  uint64_t tombstones_received = 0;   // learned our peer was removed
   uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused
   uint64_t regions_split = 0;         // new regions started by a split
   uint64_t split_suggestions = 0;
@@ -192,6 +194,12 @@ class Store {
   // a peer on this store: creates that peer, uninitialized (it joins by
   // snapshot). Returns it, or null when the message may not create one.
   Peer* MaybeCreatePeer(const RaftMessage& message);
+  // A message from a peer that a newer membership of the region removed:
+  // it is told so (an is_tombstone reply), and destroys itself on hearing
+  // it from a member of its region with a newer conf_version.
+  static bool IsRemovedSender(const Peer& peer, const RaftMessage& message);
+  void TellTombstone(const Peer& peer, const RaftMessage& message);
+  void HandleTombstone(const Peer* peer, const RaftMessage& message);
   // Brings the catalog and the manifest edit up to date with the peers'
   // meta changes, and queues removed peers for destruction.
   void ProcessMetaChanges();

@@ -106,6 +106,9 @@ class StoreHarness {
 
   // The store whose peer leads region_id (0 if none is known yet).
   uint64_t LeaderStore(uint64_t region_id) const;
+  // The region a live leader serves `key` from (else any store's view; 0 if
+  // none).
+  uint64_t RegionOf(const std::string& key) const;
   // Every region some live store routes (New or Running), ascending.
   std::vector<uint64_t> RegionIds() const;
   // A region id never used before (the cluster's id allocator).
@@ -146,7 +149,6 @@ class StoreHarness {
   const Node& node(uint64_t store_id) const;
   // Drives one store's effects; returns whether anything happened.
   bool Drive(Node& n);
-  uint64_t RegionOf(const std::string& key) const;
 
   std::vector<meta::Region> regions_;
   StoreConfig base_;
