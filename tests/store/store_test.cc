@@ -315,6 +315,35 @@ TEST_F(StoreTest, RetriedCasAppliesOnce) {
   EXPECT_EQ(MustGet(key), "v3");
 }
 
+TEST_F(StoreTest, RetriedCasAfterALeaderChangeAppliesOnce) {
+  StartAll(3, 1, TestConfig());
+  const std::string key = KeyIn(1, 1, "lc");
+  MustPut(key, "0");
+  const kv::KvRequest cas = CasRequest(key, "0", "1", 5150, 1);
+  // The CAS applies at the old leader, but its answer is lost: the leader
+  // is cut off right after proposing, then its successor takes over.
+  const uint64_t old_leader = harness_->LeaderStore(1);
+  const uint64_t token = harness_->Submit(old_leader, cas);
+  harness_->Pump();            // replicated and applied everywhere
+  harness_->TakeReply(token);  // ... and the answer dropped
+  harness_->Isolate(old_leader, true);
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        const uint64_t l = harness_->LeaderStore(1);
+        return l != 0 && l != old_leader;
+      },
+      500));
+  MustPut(key, "0");  // someone resets the value under the new leader
+  // The client retries the same (session, sequence) at the new leader: the
+  // replicated session table returns the first result, no second swap.
+  const kv::KvResponse retry = MustCall(cas);
+  ASSERT_FALSE(retry.compare_and_swap().header().has_error())
+      << retry.ShortDebugString();
+  EXPECT_TRUE(retry.compare_and_swap().succeeded());
+  EXPECT_EQ(MustGet(key), "0") << "the retry must not swap again";
+  harness_->Isolate(old_leader, false);
+}
+
 TEST_F(StoreTest, ScanIsClampedToTheServingRegion) {
   StartAll(3, 2, TestConfig());
   for (int r = 1; r <= 2; ++r) {
