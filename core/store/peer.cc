@@ -89,8 +89,10 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
   uint64_t applied = recovered.snapshot.index();
   raft::HardState hard_state = recovered.hard_state;
   kv_ = std::make_unique<kv::KvStateMachine>(config_->kv, applied);
-  if (applied == 0 && bootstrap && recovered.entries.empty() &&
-      recovered.hard_state.term() == 0) {
+  // A bootstrap keeps any hard state already recorded (an uninitialized
+  // peer that voted, replaced by the split that creates its region): the
+  // term only goes up (below).
+  if (applied == 0 && bootstrap && recovered.entries.empty()) {
     if (split_kv != nullptr) kv_ = std::move(split_kv);
     base = Bootstrap();
     applied = kRaftInitLogIndex;
@@ -162,6 +164,14 @@ bool Peer::IsLeader() const {
 const meta::Peer* Peer::LeaderPeer() const {
   const uint64_t leader = raw_->raft().leader();
   return leader == 0 ? nullptr : FindPeer(region_, leader);
+}
+
+raft::HardState Peer::CurrentHardState() const {
+  raft::HardState hs;
+  hs.set_term(raw_->raft().term());
+  hs.set_vote(raw_->raft().vote());
+  hs.set_commit(raw_->raft().log().committed());
+  return hs;
 }
 
 PeerStatus Peer::Status() const {
@@ -382,12 +392,9 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
       fresh->ImportChunks(write.image.kv_chunks, index);
   RS_CHECK(imported.ok()) << "region " << region_.id() << ": " << imported;
   kv_ = std::move(fresh);
-  // Writes proposed at indexes the snapshot covers may or may not be in it:
-  // their clients learn nothing here and time out (outcome unknown).
-  while (!pending_writes_.empty() && pending_writes_.begin()->first <= index) {
-    pending_writes_.erase(pending_writes_.begin());
-    --out.counters->proposals_in_flight;
-  }
+  // Writes and admin commands proposed at indexes the snapshot covers may
+  // or may not be in it: answered as unknown (a Timeout error).
+  AbandonPendingUpTo(index, out);
   const bool was_initialized = initialized();
   snapshot_ = snapshot.metadata();
   const meta::RegionEpoch& theirs = write.image.region.epoch();
@@ -522,6 +529,9 @@ kv::Error Peer::EpochError() const {
 
 void Peer::ApplyNormal(const raft::Entry& entry, PeerOutput& out) {
   if (entry.data().empty()) {
+    // Admin commands pending at or below this index lost it (a split's own
+    // entry is never empty; ApplySplit answers its own).
+    if (!pending_admin_.empty()) AnswerAdmin(entry, nullptr, out);
     kv_->ApplyEmpty(entry.index());
     Answer(entry, command::CommandResult(), out);
     return;
@@ -536,6 +546,7 @@ void Peer::ApplyNormal(const raft::Entry& entry, PeerOutput& out) {
     ApplySplit(entry, command->split(), out);
     return;
   }
+  if (!pending_admin_.empty()) AnswerAdmin(entry, nullptr, out);
   // A write proposed before a split, for a key the split gave away: every
   // replica decides the same (same meta at the same index), and the
   // session is untouched, so the client's retry in the new region is safe.
@@ -626,15 +637,18 @@ void Peer::ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
                       PeerOutput& out) {
   kv_->ApplyEmpty(entry.index());
   if (split.epoch().version() != region_.epoch().version() ||
+      split.epoch().conf_version() != region_.epoch().conf_version() ||
       !KeyInRegion(split.split_key(), region_) ||
       split.split_key() == region_.start_key() ||
       split.new_peer_ids_size() != region_.peers_size()) {
-    // Proposed against meta that another split changed first.
+    // Proposed against meta that another split or membership change
+    // changed first (new_peer_ids would map to the wrong stores).
     const kv::Error stale = EpochError();
     AnswerAdmin(entry, &stale, out);
     return;
   }
   SplitResult result;
+  result.parent_id = region_.id();
   meta::Region& child = result.region;
   child.set_id(split.new_region_id());
   child.set_start_key(split.split_key());
@@ -955,8 +969,18 @@ void Peer::AnswerAdmin(const raft::Entry& entry, const kv::Error* error,
 }
 
 void Peer::AbandonPending(PeerOutput& out) {
+  AbandonPendingUpTo(UINT64_MAX, out);
   const kv::Error gone = RegionNotFoundError(region_.id());
-  for (auto& [index, pending] : pending_writes_) {
+  for (auto& [id, read] : pending_reads_) {
+    Reply(out, read.reply_to, ErrorResponse(read.request, gone));
+  }
+  pending_reads_.clear();
+}
+
+void Peer::AbandonPendingUpTo(uint64_t index, PeerOutput& out) {
+  while (!pending_writes_.empty() && pending_writes_.begin()->first <= index) {
+    const PendingWrite pending = pending_writes_.begin()->second;
+    pending_writes_.erase(pending_writes_.begin());
     kv::KvRequest shape;
     shape.set_request_id(pending.request_id);
     if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
@@ -964,30 +988,25 @@ void Peer::AbandonPending(PeerOutput& out) {
     if (pending.kind == kv::KvRequest::kCompareAndSwap) {
       shape.mutable_compare_and_swap();
     }
-    // The write may or may not have applied (it was proposed here); the
-    // error names no certainty, the client's outcome stays unknown.
+    // The write may or may not have applied: the error claims no certainty.
     kv::Error error;
     error.mutable_timeout()->set_reason(
-        "the region's peer on this store was removed; outcome unknown");
+        "the proposal's fate is unknown here (a snapshot covered it, or the "
+        "peer was removed)");
     Reply(out, pending.reply_to, ErrorResponse(shape, std::move(error)));
     --out.counters->proposals_in_flight;
   }
-  pending_writes_.clear();
-  for (auto& [id, read] : pending_reads_) {
-    Reply(out, read.reply_to, ErrorResponse(read.request, gone));
-  }
-  pending_reads_.clear();
-  for (auto& [index, pending] : pending_admin_) {
+  while (!pending_admin_.empty() && pending_admin_.begin()->first <= index) {
+    const PendingAdmin pending = pending_admin_.begin()->second;
+    pending_admin_.erase(pending_admin_.begin());
     AdminResponse response;
     response.set_request_id(pending.request_id);
-    kv::Error error;
-    error.mutable_timeout()->set_reason(
-        "the region's peer on this store was removed; outcome unknown");
-    *response.mutable_error() = std::move(error);
+    response.mutable_error()->mutable_timeout()->set_reason(
+        "the command's fate is unknown here (a snapshot covered it, or the "
+        "peer was removed)");
     out.admin_replies->push_back(
         AdminReply{pending.reply_to, std::move(response)});
   }
-  pending_admin_.clear();
 }
 
 void Peer::ServeReads(PeerOutput& out) {

@@ -66,6 +66,7 @@ struct StoreCounters {
 // A split applied by a peer: the new region and its share of the data,
 // for the store to start the new region's peer with (unless it has it).
 struct SplitResult {
+  uint64_t parent_id = 0;
   meta::Region region;
   std::unique_ptr<kv::KvStateMachine> kv;
 };
@@ -175,9 +176,13 @@ class Peer {
   // On a leader whose data grew past region_split_bytes, at most once per
   // split_check_ticks: where to split.
   std::optional<SplitSuggestion> MaybeSuggestSplit();
-  // Answers everything waiting here with RegionNotFound: the peer is being
-  // destroyed.
+  // Answers everything waiting here: the peer is being destroyed (writes and
+  // admin commands get Timeout, their outcome unknown; reads
+  // RegionNotFound).
   void AbandonPending(PeerOutput& out);
+  // The term, vote and commit raft holds now (handed to a replacement of an
+  // uninitialized peer, so a vote is never forgotten).
+  raft::HardState CurrentHardState() const;
   // Whether the peer has a state (a snapshot: bootstrapped, recovered or
   // installed); an uninitialized peer waits for its leader's snapshot.
   bool initialized() const { return snapshot_.index() > 0; }
@@ -256,6 +261,9 @@ class Peer {
   void Answer(const raft::Entry& entry, const command::CommandResult& result,
               PeerOutput& out, const kv::Error* refused = nullptr);
   void ServeReads(PeerOutput& out);
+  // Answers the writes and admin commands pending at indexes <= index as
+  // of unknown outcome.
+  void AbandonPendingUpTo(uint64_t index, PeerOutput& out);
   void ApplyConfChange(const raft::Entry& entry, PeerOutput& out);
   void ApplyNormal(const raft::Entry& entry, PeerOutput& out);
   void ApplySplit(const raft::Entry& entry, const command::SplitOp& split,

@@ -157,8 +157,17 @@ absl::Status Store::LoadRegion(const meta::Region& region,
   // A Running region without any raft state was bootstrapped and crashed
   // before its first write; a New one was created to join its group and
   // waits for a snapshot from its leader.
-  return StartPeer(region, std::move(group), std::move(image),
-                   state == meta::REGION_STATE_RUNNING);
+  if (absl::Status s = StartPeer(region, std::move(group), std::move(image),
+                                 state == meta::REGION_STATE_RUNNING);
+      !s.ok()) {
+    return s;
+  }
+  // A New region whose snapshot became durable before a crash took the
+  // manifest's Running edit with it.
+  if (state == meta::REGION_STATE_NEW && FindPeer(region.id())->initialized()) {
+    now_running_.push_back(region.id());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Store::StartPeer(const meta::Region& region,
@@ -195,18 +204,32 @@ PeerOutput Store::Output() {
 void Store::StartSplitRegions() {
   for (SplitResult& split : splits_) {
     const meta::Region& region = split.region;
-    // Replaying a split whose region already exists here (restored from the
-    // manifest and the WAL): the parent just drops the keys it gave away.
-    if (catalog_.Get(region.id()).ok()) continue;
-    if (!catalog_.Insert(region).ok()) {
+    split_parents_.insert(split.parent_id);
+    storage::WalGroupState recovered;
+    if (catalog_.Get(region.id()).ok()) {
+      // Replaying a split whose region exists here and has its data
+      // (restored from its snapshot and the WAL): the parent just dropped
+      // the keys it gave away. An uninitialized peer of the region (created
+      // by its leader's message, or a split whose bootstrap snapshot never
+      // became durable) gets the data now, keeping the votes it cast.
+      Peer* existing = FindPeer(region.id());
+      if (existing == nullptr || existing->initialized()) continue;
+      if (!catalog_.Update(region).ok()) {
+        ++stats_.meta_updates_refused;
+        continue;
+      }
+      recovered.hard_state = existing->CurrentHardState();
+      peers_.erase(region.id());
+      RS_CHECK(catalog_.NotifyPeerStop(region.id()).ok());
+    } else if (!catalog_.Insert(region).ok()) {
       ++stats_.meta_updates_refused;  // overlaps: a stale region here
       continue;
     }
-    RS_CHECK(catalog_.Transition(region.id(), meta::REGION_STATE_RUNNING).ok());
     PeerSetup setup;
     setup.config = &config_;
     setup.region = region;
     setup.bootstrap = true;
+    setup.recovered = std::move(recovered);
     setup.split_kv = std::move(split.kv);
     setup.rng = rng_.Fork();
     absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
@@ -214,10 +237,26 @@ void Store::StartSplitRegions() {
                         << peer.status();
     peers_[region.id()] = *std::move(peer);
     RS_CHECK(catalog_.NotifyPeerStart(region.id()).ok());
-    PutManifestRecord(region, meta::REGION_STATE_RUNNING);
+    // New until its bootstrap snapshot (its data) is durable: a restart in
+    // between must not take it for an empty bootstrapped region.
+    PutManifestRecord(region, meta::REGION_STATE_NEW);
     ++stats_.regions_split;
   }
   splits_.clear();
+}
+
+void Store::MarkRunning() {
+  for (uint64_t region_id : now_running_) {
+    Peer* peer = FindPeer(region_id);
+    absl::StatusOr<RegionRecord> record = catalog_.Get(region_id);
+    if (peer == nullptr || !record.ok() ||
+        record->state != meta::REGION_STATE_NEW || !peer->initialized()) {
+      continue;
+    }
+    RS_CHECK(catalog_.Transition(region_id, meta::REGION_STATE_RUNNING).ok());
+    PutManifestRecord(peer->region(), meta::REGION_STATE_RUNNING);
+  }
+  now_running_.clear();
 }
 
 void Store::PutManifestRecord(const meta::Region& region,
@@ -280,15 +319,12 @@ void Store::ProcessMetaChanges() {
       ++stats_.meta_updates_refused;
       continue;
     }
-    meta::RegionState state = record->state;
-    if (state == meta::REGION_STATE_NEW && peer->initialized()) {
-      RS_CHECK(catalog_.Transition(region_id, meta::REGION_STATE_RUNNING).ok());
-      state = meta::REGION_STATE_RUNNING;
-    }
-    PutManifestRecord(peer->region(), state);
+    // A New region stays New until its snapshot is durable (MarkRunning).
+    PutManifestRecord(peer->region(), record->state);
   }
   meta_changed_.clear();
   StartSplitRegions();
+  MarkRunning();
   for (uint64_t region_id : removed_) destroy_pending_.insert(region_id);
   removed_.clear();
 }
@@ -357,16 +393,17 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       TellTombstone(*peer, message);
       continue;
     }
-    if (peer == nullptr) peer = MaybeCreatePeer(message);
-    if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
-      ++stats_.messages_refused;
-      continue;
-    }
+    // Checked before anything else, so garbage never creates a peer.
     if (message.message().type() == raft::MESSAGE_TYPE_SNAPSHOT &&
         !Peer::ValidateSnapshotMessage(config_, message.message(),
                                        message.region_id())
              .ok()) {
       ++stats_.snapshot_messages_refused;
+      ++stats_.messages_refused;
+      continue;
+    }
+    if (peer == nullptr) peer = MaybeCreatePeer(message);
+    if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
       ++stats_.messages_refused;
       continue;
     }
@@ -610,7 +647,11 @@ bool Store::FormWrite(WriteBatch* write) {
   // A peer with a Ready in this write waits for the next round: its applied
   // entries may not all be in its stable log yet.
   for (auto& [id, peer] : peers_) {
-    if (parked_regions.contains(id)) continue;
+    // A parent that split this round waits too: its snapshot past the split
+    // must not become durable before the new region's bootstrap snapshot,
+    // which is in this write (a torn write could keep one and not the
+    // other).
+    if (parked_regions.contains(id) || split_parents_.contains(id)) continue;
     std::optional<SnapshotWrite> snapshot = peer->MaybeSnapshot();
     if (!snapshot.has_value()) continue;
     ++stats_.snapshots_taken;
@@ -621,10 +662,23 @@ bool Store::FormWrite(WriteBatch* write) {
       write->removed_groups.empty()) {
     return false;
   }
-  std::sort(write->snapshots.begin(), write->snapshots.end(),
-            [](const SnapshotWrite& a, const SnapshotWrite& b) {
-              return a.image.region.id() < b.image.region.id();
-            });
+  split_parents_.clear();
+  // By region, and within a region by index (a bootstrap snapshot before a
+  // snapshot installed over it).
+  std::stable_sort(write->snapshots.begin(), write->snapshots.end(),
+                   [](const SnapshotWrite& a, const SnapshotWrite& b) {
+                     if (a.image.region.id() != b.image.region.id()) {
+                       return a.image.region.id() < b.image.region.id();
+                     }
+                     return a.image.metadata.index() < b.image.metadata.index();
+                   });
+  for (const SnapshotWrite& snapshot : write->snapshots) {
+    absl::StatusOr<RegionRecord> record =
+        catalog_.Get(snapshot.image.region.id());
+    if (record.ok() && record->state == meta::REGION_STATE_NEW) {
+      becoming_running_.push_back(snapshot.image.region.id());
+    }
+  }
   write->must_sync =
       !write->snapshots.empty() || !write->removed_groups.empty();
   // parked_ no longer grows: the spans into its entries stay valid until
@@ -684,6 +738,9 @@ void Store::OnPersisted(uint64_t token) {
       << " but the write in flight is " << in_flight_token_;
   for (Peer* peer : snapshotting_) peer->OnSnapshotPersisted();
   snapshotting_.clear();
+  now_running_.insert(now_running_.end(), becoming_running_.begin(),
+                      becoming_running_.end());
+  becoming_running_.clear();
   PeerOutput out = Output();
   for (Parked& parked : parked_) {
     parked.peer->FinishReady(parked.ready, parked.held, out);
@@ -693,6 +750,12 @@ void Store::OnPersisted(uint64_t token) {
 }
 
 absl::btree_set<std::string> Store::LiveSnapshotFiles() const {
+  // With a write in flight, a peer's snapshot may be one that is not yet
+  // durable (installed), or a destroyed peer's file may still be what the
+  // durable WAL points at: the answer would let a driver delete too much.
+  RS_CHECK_EQ(in_flight_token_, 0U)
+      << "LiveSnapshotFiles is only meaningful between OnPersisted and the "
+         "next TakeEffects";
   absl::btree_set<std::string> names;
   for (const auto& [id, peer] : peers_) {
     if (std::optional<std::string> name = peer->SnapshotFile()) {

@@ -170,7 +170,8 @@ class Store {
   bool HasWork() const;
   // The snapshot files the store's durable state refers to (one per region
   // with a snapshot): after OnPersisted, a driver may remove every other
-  // snapshot file (storage::RemoveStaleSnapshotFiles).
+  // snapshot file (storage::RemoveStaleSnapshotFiles). Only between
+  // OnPersisted and the next TakeEffects (RS_CHECKed: no write in flight).
   absl::btree_set<std::string> LiveSnapshotFiles() const;
 
  private:
@@ -209,6 +210,8 @@ class Store {
   void PutManifestRecord(const meta::Region& region, meta::RegionState state);
   // Starts the new regions of the splits the peers applied.
   void StartSplitRegions();
+  // New regions whose snapshot became durable: Running now.
+  void MarkRunning();
   // Routing: the live peer that must serve `request`, or the error to answer.
   Peer* Route(const kv::KvRequest& request, kv::Error* error) const;
   void CollectReadies();
@@ -236,6 +239,13 @@ class Store {
   std::vector<uint64_t> removed_;
   std::vector<SplitResult> splits_;
   absl::btree_set<uint64_t> destroy_pending_;
+  // Regions that applied a split in the current round (no log-GC snapshot
+  // in the same write as their new region's bootstrap snapshot).
+  absl::btree_set<uint64_t> split_parents_;
+  // New regions whose first snapshot is in the write in flight, and those
+  // whose snapshot became durable (to be marked Running).
+  std::vector<uint64_t> becoming_running_;
+  std::vector<uint64_t> now_running_;
   std::optional<manifest::ManifestEdit> manifest_edit_;
   struct Waiter {
     uint64_t reply_to = 0;

@@ -225,6 +225,11 @@ bool StoreHarness::Drive(Node& n) {
     const absl::Status applied = n.manifest->Apply(*effects.manifest_edit);
     RS_CHECK(applied.ok()) << applied;
     ++n.counters.manifest_edits;
+    if (crash_after_manifest_ && crash_after_manifest_(n.id, effects)) {
+      crash_after_manifest_ = nullptr;
+      Crash(n.id);
+      return true;
+    }
   }
   if (!effects.write.empty()) {
     ++n.counters.writes;

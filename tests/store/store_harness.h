@@ -118,6 +118,13 @@ class StoreHarness {
   void set_wal_options(const storage::WalOptions& options) {
     wal_options_ = options;
   }
+  // A one-shot crash point between the driver's steps: when `crash` returns
+  // true for a store's effects, the store crashes right after applying the
+  // manifest edit, before the write is staged.
+  void CrashAfterManifestWhen(
+      std::function<bool(uint64_t store_id, const StoreEffects&)> crash) {
+    crash_after_manifest_ = std::move(crash);
+  }
   // Whether split suggestions are submitted as splits at once.
   void set_auto_split(bool on) { auto_split_ = on; }
 
@@ -161,6 +168,7 @@ class StoreHarness {
   uint64_t next_token_ = 0;
   uint64_t next_region_id_ = 1000;
   bool auto_split_ = false;
+  std::function<bool(uint64_t, const StoreEffects&)> crash_after_manifest_;
   storage::WalOptions wal_options_ = WalOptionsForTests();
 };
 

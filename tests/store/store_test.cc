@@ -171,7 +171,10 @@ TEST_F(StoreTest, RoutingErrorsAreTyped) {
   kv::KvRequest no_session = PutRequest(KeyIn(2, 4), "v", 0, 0);
   const uint64_t token2 = harness_->Submit(leader, no_session);
   harness_->Pump();
-  EXPECT_TRUE(harness_->TakeReply(token).has_value());
+  std::optional<kv::KvResponse> empty = harness_->TakeReply(token);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->response_case(), kv::KvResponse::RESPONSE_NOT_SET)
+      << "nothing to match: an empty response";
   reply = harness_->TakeReply(token2);
   ASSERT_TRUE(reply.has_value());
   EXPECT_NE(ErrorOf(*reply).message().find("client_id"), std::string::npos);
@@ -787,6 +790,85 @@ TEST_F(StoreTest, SplitThenCrashRecoversBothRegions) {
         return true;
       },
       500));
+}
+
+// Found by review: a follower applies the split, the manifest lists the new
+// region, and the store dies before the WAL write holding the new region's
+// bootstrap snapshot (its data). On restart the region must not start as an
+// empty bootstrapped region: the parent's replay of the split gives it its
+// data back, and every replica agrees.
+TEST_F(StoreTest, CrashBetweenManifestAndWalDuringASplitLosesNothing) {
+  StartAll(3, 1, TestConfig());
+  for (const char* key : {"a", "c", "m", "q", "z"}) MustPut(key, key);
+  const uint64_t leader = harness_->LeaderStore(1);
+  const uint64_t victim = leader == 1 ? 2 : 1;
+  bool crashed = false;
+  harness_->CrashAfterManifestWhen(
+      [&](uint64_t store, const StoreEffects& effects) {
+        if (store != victim) return false;
+        for (const auto& record : effects.manifest_edit->put_regions()) {
+          if (record.region_id() == 2) return crashed = true;
+        }
+        return false;
+      });
+  std::optional<AdminResponse> split =
+      harness_->CallAdmin(SplitAt(1, "m", 2, 3));
+  ASSERT_TRUE(split.has_value() && !split->has_error());
+  harness_->RunUntil([&] { return crashed; }, 100);
+  ASSERT_TRUE(crashed);
+  ASSERT_TRUE(harness_->Start(victim).ok());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        for (uint64_t s = 1; s <= 3; ++s) {
+          if (!CaughtUp(*harness_, s, 2)) return false;
+        }
+        return true;
+      },
+      300));
+  EXPECT_EQ(harness_->store(victim)->catalog().Get(2)->state,
+            meta::REGION_STATE_RUNNING);
+  // Whoever leads the new region serves what was written before the split.
+  AdminRequest transfer;
+  transfer.set_region_id(2);
+  transfer.mutable_transfer_leader()->mutable_peer()->set_id(
+      PeerIdOf(2, victim));
+  harness_->CallAdmin(transfer);
+  harness_->RunUntil([&] { return harness_->LeaderStore(2) == victim; }, 100);
+  EXPECT_EQ(MustGet("q"), "q");
+  EXPECT_EQ(MustGet("z"), "z");
+}
+
+// Found by review: a split proposed by a leader that is then cut off is
+// overwritten by the next leader's entries; its caller is told it did not
+// apply.
+TEST_F(StoreTest, LostAdminProposalIsAnswered) {
+  StartAll(3, 1, TestConfig());
+  const uint64_t old_leader = harness_->LeaderStore(1);
+  harness_->Isolate(old_leader, true);
+  AdminRequest split = SplitAt(1, "m", 2, 3);
+  *split.mutable_region_epoch() =
+      harness_->store(old_leader)->catalog().Get(1)->region.epoch();
+  const uint64_t token = harness_->SubmitAdmin(old_leader, split);
+  harness_->Pump();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        const uint64_t l = harness_->LeaderStore(1);
+        return l != 0 && l != old_leader;
+      },
+      500));
+  for (int i = 0; i < 3; ++i) MustPut(absl::StrCat("k", i), "v");
+  harness_->Isolate(old_leader, false);
+  std::optional<AdminResponse> reply;
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        reply = harness_->TakeAdminReply(token);
+        return reply.has_value();
+      },
+      300));
+  EXPECT_TRUE(reply->error().has_not_leader()) << reply->ShortDebugString();
+  EXPECT_EQ(harness_->store(1)->catalog().Get(1)->region.epoch().version(), 1U)
+      << "the split never happened";
 }
 
 TEST_F(StoreTest, RegionsSplitAutomaticallyWhenTheyGrow) {
