@@ -711,14 +711,8 @@ void Peer::Answer(const raft::Entry& entry,
     it = pending_writes_.erase(it);
     --out.counters->proposals_in_flight;
     if (mine && refused != nullptr) {
-      kv::KvRequest shape;
-      shape.set_request_id(pending.request_id);
-      if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
-      if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
-      if (pending.kind == kv::KvRequest::kCompareAndSwap) {
-        shape.mutable_compare_and_swap();
-      }
-      Reply(out, pending.reply_to, ErrorResponse(shape, *refused));
+      Reply(out, pending.reply_to,
+            WriteErrorResponse(pending.kind, pending.request_id, *refused));
       continue;
     }
     if (mine) {
@@ -730,16 +724,12 @@ void Peer::Answer(const raft::Entry& entry,
       Reply(out, pending.reply_to, std::move(response));
       continue;
     }
-    kv::KvRequest shape;
-    shape.set_request_id(pending.request_id);
-    if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
-    if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
-    if (pending.kind == kv::KvRequest::kCompareAndSwap) {
-      shape.mutable_compare_and_swap();
-    }
     kv::Error error = NotLeaderError(region_.id(), LeaderPeer());
     error.set_message("proposal lost to a leader change; it did not apply");
-    Refuse(out, pending.reply_to, shape, std::move(error));
+    ++out.counters->not_leader_refusals;
+    Reply(
+        out, pending.reply_to,
+        WriteErrorResponse(pending.kind, pending.request_id, std::move(error)));
   }
 }
 
@@ -981,19 +971,14 @@ void Peer::AbandonPendingUpTo(uint64_t index, PeerOutput& out) {
   while (!pending_writes_.empty() && pending_writes_.begin()->first <= index) {
     const PendingWrite pending = pending_writes_.begin()->second;
     pending_writes_.erase(pending_writes_.begin());
-    kv::KvRequest shape;
-    shape.set_request_id(pending.request_id);
-    if (pending.kind == kv::KvRequest::kPut) shape.mutable_put();
-    if (pending.kind == kv::KvRequest::kDelete) shape.mutable_delete_();
-    if (pending.kind == kv::KvRequest::kCompareAndSwap) {
-      shape.mutable_compare_and_swap();
-    }
     // The write may or may not have applied: the error claims no certainty.
     kv::Error error;
     error.mutable_timeout()->set_reason(
         "the proposal's fate is unknown here (a snapshot covered it, or the "
         "peer was removed)");
-    Reply(out, pending.reply_to, ErrorResponse(shape, std::move(error)));
+    Reply(
+        out, pending.reply_to,
+        WriteErrorResponse(pending.kind, pending.request_id, std::move(error)));
     --out.counters->proposals_in_flight;
   }
   while (!pending_admin_.empty() && pending_admin_.begin()->first <= index) {

@@ -116,25 +116,30 @@ kv::KvResponse ErrorResponse(const kv::KvRequest& request, kv::Error error) {
   return response;
 }
 
+kv::KvResponse WriteErrorResponse(kv::KvRequest::RequestCase kind,
+                                  uint64_t request_id, kv::Error error) {
+  kv::KvRequest shape;
+  shape.set_request_id(request_id);
+  if (kind == kv::KvRequest::kPut) shape.mutable_put();
+  if (kind == kv::KvRequest::kDelete) shape.mutable_delete_();
+  if (kind == kv::KvRequest::kCompareAndSwap) shape.mutable_compare_and_swap();
+  return ErrorResponse(shape, std::move(error));
+}
+
 kv::KvResponse WriteResponse(kv::KvRequest::RequestCase kind,
                              uint64_t request_id,
                              const command::CommandResult& result) {
-  kv::KvRequest shape;
-  shape.set_request_id(request_id);
   kv::KvResponse response;
   response.set_request_id(request_id);
   switch (kind) {
     case kv::KvRequest::kPut:
-      shape.mutable_put();
       response.mutable_put();
       break;
     case kv::KvRequest::kDelete:
-      shape.mutable_delete_();
       response.mutable_delete_()->set_existed(result.delete_().existed());
       break;
     default: {
       RS_CHECK_EQ(kind, kv::KvRequest::kCompareAndSwap);
-      shape.mutable_compare_and_swap();
       kv::CompareAndSwapResponse* cas = response.mutable_compare_and_swap();
       cas->set_succeeded(result.compare_and_swap().succeeded());
       cas->set_previous_found(result.compare_and_swap().previous_found());
@@ -156,7 +161,7 @@ kv::KvResponse WriteResponse(kv::KvRequest::RequestCase kind,
     default:
       break;
   }
-  return ErrorResponse(shape, std::move(error));
+  return WriteErrorResponse(kind, request_id, std::move(error));
 }
 
 void SetServedBy(const meta::Region& region, uint64_t term,

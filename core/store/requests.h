@@ -37,6 +37,11 @@ command::Command CommandFor(const kv::KvRequest& request,
 // Requests of no known kind get an empty response (nothing to match).
 kv::KvResponse ErrorResponse(const kv::KvRequest& request, kv::Error error);
 
+// An error response for a write of `kind` (a KvRequest::RequestCase of a
+// write) known only by its kind and request id, as a pending write is.
+kv::KvResponse WriteErrorResponse(kv::KvRequest::RequestCase kind,
+                                  uint64_t request_id, kv::Error error);
+
 // The response to an applied write of `kind` (a KvRequest::RequestCase of a
 // write): the op's result when the command applied, else the typed error
 // the outcome stands for (session expired, server busy, refused).
