@@ -282,10 +282,26 @@ Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
   }
   if (message.to_peer().store_id() != config_.store_id ||
       message.to_peer().id() == 0 || message.from_peer().id() == 0 ||
-      message.from_peer().store_id() == 0 ||
-      catalog_.Get(message.region_id()).ok()) {
-    return nullptr;  // not ours, malformed, or a region known here (maybe a
-                     // tombstone: never recreated)
+      message.from_peer().store_id() == 0) {
+    return nullptr;  // not ours, or malformed
+  }
+  if (absl::StatusOr<RegionRecord> known = catalog_.Get(message.region_id());
+      known.ok()) {
+    // A region known here is never recreated, with one exception: the
+    // region once had a peer here that was removed (a tombstone), and a
+    // newer membership added a new peer (peer ids are never reused) on this
+    // store again. Its tombstone goes (its WAL group was removed when it was
+    // destroyed) and the new peer starts empty.
+    const bool readded =
+        known->state == meta::REGION_STATE_TOMBSTONE &&
+        message.region_epoch().conf_version() >
+            known->region.epoch().conf_version() &&
+        std::none_of(known->region.peers().begin(), known->region.peers().end(),
+                     [&](const meta::Peer& p) {
+                       return p.id() == message.to_peer().id();
+                     });
+    if (!readded || !catalog_.Remove(message.region_id()).ok()) return nullptr;
+    ++stats_.peers_readded;
   }
   meta::Region region;
   region.set_id(message.region_id());

@@ -103,6 +103,7 @@ struct StoreStats {
   uint64_t admin_requests = 0;
   uint64_t peers_created = 0;         // uninitialized, by a leader's message
   uint64_t peers_destroyed = 0;       // removed by a membership change
+  uint64_t peers_readded = 0;         // created again over a tombstone
   uint64_t tombstones_sent = 0;       // told a removed peer it was removed
   uint64_t tombstones_received = 0;   // learned our peer was removed
   uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused

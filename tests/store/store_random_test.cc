@@ -149,15 +149,13 @@ struct Walk {
       }
     }
     if (by_store.size() < kStores) {
-      // Add a learner on a store that never had this region.
+      // Add a learner on a store without a peer of the region (maybe one
+      // that had one before: peer ids are fresh every time).
       for (uint64_t s = 1; s <= kStores; ++s) {
-        if (by_store.contains(s) || harness->store(s) == nullptr ||
-            harness->store(s)->catalog().Get(region).ok()) {
-          continue;
-        }
+        if (by_store.contains(s) || harness->store(s) == nullptr) continue;
         request.mutable_change_peer()->set_type(
             raft::CONF_CHANGE_TYPE_ADD_LEARNER);
-        target->set_id(PeerIdOf(region, s));
+        target->set_id(PeerIdOf(region, s) + 1'000'000 * ++peers_added);
         target->set_store_id(s);
         Admin(request);
         return;
@@ -267,6 +265,11 @@ struct Walk {
           << "region " << region << " did not converge: " << Describe(region);
     }
     for (const auto& [key, values] : model) Check(key);
+    uint64_t readded = 0;
+    for (uint64_t s = 1; s <= kStores; ++s) {
+      readded += harness->store(s)->stats().peers_readded;
+    }
+    Note(absl::StrCat("peers re-added over a tombstone: ", readded));
   }
 
   Rng rng;
@@ -274,6 +277,7 @@ struct Walk {
   std::map<std::string, std::set<std::string>> model;
   uint64_t writes = 0;
   uint64_t client = 100000;
+  uint64_t peers_added = 0;
 };
 
 class StoreRandomTest : public ::testing::TestWithParam<uint64_t> {};

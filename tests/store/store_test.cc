@@ -584,6 +584,41 @@ TEST_F(StoreTest, AddLearnerPromoteItAndRemoveAFollower) {
   EXPECT_EQ(MustGet(KeyIn(1, 1, "7")), "v");
 }
 
+TEST_F(StoreTest, ARemovedStoreCanBeAddedBackWithANewPeer) {
+  StartAll(3, 1, GcConfig());
+  for (int i = 0; i < 30; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  const uint64_t store = FollowerStore(1);
+  std::optional<AdminResponse> removed = harness_->CallAdmin(
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, store));
+  ASSERT_TRUE(removed.has_value() && !removed->has_error());
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return !harness_->store(store)->GetPeerStatus(1).has_value(); },
+      100));
+  MustPut(KeyIn(1, 1, "while-away"), "w");
+  // Back, as a learner with a new peer id, then a voter.
+  AdminRequest add = ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, store);
+  add.mutable_change_peer()->mutable_peer()->set_id(PeerIdOf(1, store) + 50);
+  std::optional<AdminResponse> added = harness_->CallAdmin(add);
+  ASSERT_TRUE(added.has_value());
+  ASSERT_FALSE(added->has_error()) << added->ShortDebugString();
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return CaughtUp(*harness_, store, 1); }, 300));
+  EXPECT_EQ(harness_->store(store)->stats().peers_readded, 1U);
+  EXPECT_EQ(harness_->store(store)->GetPeerStatus(1)->peer_id,
+            PeerIdOf(1, store) + 50);
+  AdminRequest promote = add;
+  promote.mutable_change_peer()->set_type(raft::CONF_CHANGE_TYPE_ADD_VOTER);
+  std::optional<AdminResponse> promoted = harness_->CallAdmin(promote);
+  ASSERT_TRUE(promoted.has_value() && !promoted->has_error());
+  // It survives a restart with the new membership.
+  harness_->Crash(store);
+  ASSERT_TRUE(harness_->Start(store).ok());
+  EXPECT_EQ(harness_->store(store)->catalog().Get(1)->state,
+            meta::REGION_STATE_RUNNING);
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return CaughtUp(*harness_, store, 1); }, 300));
+}
+
 TEST_F(StoreTest, RemovingTheLeaderHandsTheRegionToTheOthers) {
   StartAll(3, 1, TestConfig());
   MustPut(KeyIn(1, 1, "a"), "1");
