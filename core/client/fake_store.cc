@@ -8,44 +8,12 @@
 #include <vector>
 
 #include "core/base/check.h"
+#include "core/kv/kvrpc_fields.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/region.pb.h"
 
 namespace raftstore::client::testing {
 namespace {
-
-const kv::RequestHeader& HeaderOf(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.get().header();
-    case kv::KvRequest::kPut:
-      return request.put().header();
-    case kv::KvRequest::kDelete:
-      return request.delete_().header();
-    case kv::KvRequest::kScan:
-      return request.scan().header();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.compare_and_swap().header();
-    default:
-      RS_CHECK(false) << "no operation";
-      return request.get().header();
-  }
-}
-
-const std::string& KeyOf(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.get().key();
-    case kv::KvRequest::kPut:
-      return request.put().key();
-    case kv::KvRequest::kDelete:
-      return request.delete_().key();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.compare_and_swap().key();
-    default:
-      return request.scan().start_key();
-  }
-}
 
 // An empty response of the request's kind; returns its header.
 kv::ResponseHeader* InitResponse(const kv::KvRequest& request,
@@ -226,7 +194,7 @@ kv::KvResponse FakeCluster::Handle(uint64_t store_id,
   kv::ResponseHeader* header = InitResponse(request, &response);
   kv::Error error;
   const FakeRegion* region =
-      Route(store_id, HeaderOf(request), KeyOf(request), &error);
+      Route(store_id, kv::HeaderOf(request), kv::RoutingKey(request), &error);
   if (region == nullptr) {
     error.set_message("fake refusal");
     *header->mutable_error() = error;
@@ -238,7 +206,7 @@ kv::KvResponse FakeCluster::Handle(uint64_t store_id,
 
 void FakeCluster::Serve(const FakeRegion& region, const kv::KvRequest& request,
                         kv::KvResponse* response) {
-  const kv::RequestHeader& header = HeaderOf(request);
+  const kv::RequestHeader& header = kv::HeaderOf(request);
   if (request.has_get()) {
     auto it = data_.find(request.get().key());
     response->mutable_get()->set_found(it != data_.end());
@@ -294,9 +262,10 @@ void FakeCluster::Serve(const FakeRegion& region, const kv::KvRequest& request,
 
 void FakeCluster::Apply(const kv::KvRequest& request,
                         kv::KvResponse* response) {
-  const kv::RequestHeader& header = HeaderOf(request);
+  const kv::RequestHeader& header = kv::HeaderOf(request);
   ++applied_[{header.client_id(), header.sequence()}];
-  AppliedWrite write{header.client_id(), header.sequence(), KeyOf(request), ""};
+  AppliedWrite write{header.client_id(), header.sequence(),
+                     kv::RoutingKey(request), ""};
   if (request.has_put()) {
     data_[request.put().key()] = request.put().value();
     write.value = request.put().value();

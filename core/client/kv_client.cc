@@ -17,6 +17,7 @@
 #include "core/base/check.h"
 #include "core/base/rng.h"
 #include "core/client/region_cache.h"
+#include "core/kv/kvrpc_fields.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/region.pb.h"
 
@@ -32,51 +33,6 @@ uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
 uint64_t SaturatingMul(uint64_t a, uint64_t b) {
   if (a != 0 && b > kMaxU64 / a) return kMaxU64;
   return a * b;
-}
-
-bool IsWrite(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kPut:
-    case kv::KvRequest::kDelete:
-    case kv::KvRequest::kCompareAndSwap:
-      return true;
-    default:
-      return false;
-  }
-}
-
-kv::RequestHeader* MutableHeader(kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.mutable_get()->mutable_header();
-    case kv::KvRequest::kPut:
-      return request.mutable_put()->mutable_header();
-    case kv::KvRequest::kDelete:
-      return request.mutable_delete_()->mutable_header();
-    case kv::KvRequest::kScan:
-      return request.mutable_scan()->mutable_header();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.mutable_compare_and_swap()->mutable_header();
-    default:
-      RS_CHECK(false) << "request without an operation";
-      return nullptr;
-  }
-}
-
-// The key a point operation addresses (empty for a scan).
-const std::string& PointKey(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.get().key();
-    case kv::KvRequest::kPut:
-      return request.put().key();
-    case kv::KvRequest::kDelete:
-      return request.delete_().key();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.compare_and_swap().key();
-    default:
-      return request.scan().start_key();
-  }
 }
 
 // The header of a response, or null for a response with no operation.
@@ -130,7 +86,7 @@ absl::Status ValidateOp(const kv::KvRequest& op, uint32_t scan_limit_max) {
     default:
       break;
   }
-  if (PointKey(op).empty()) {
+  if (kv::RoutingKey(op).empty()) {
     return absl::InvalidArgumentError("kv client: empty key");
   }
   return absl::OkStatus();
@@ -229,7 +185,7 @@ absl::StatusOr<uint64_t> KvClient::Submit(const kv::KvRequest& op,
         absl::StrCat("kv client: deadline ", deadline_us,
                      "us is not after now ", now_us, "us"));
   }
-  const bool is_write = IsWrite(op);
+  const bool is_write = kv::IsWrite(op);
   if (ops_in_flight() >= config_.ops_in_flight_max) {
     return absl::ResourceExhaustedError(
         absl::StrCat("kv client: ops_in_flight_max (",
@@ -245,7 +201,7 @@ absl::StatusOr<uint64_t> KvClient::Submit(const kv::KvRequest& op,
   entry.id = id;
   entry.request = op;
   entry.request.clear_request_id();
-  MutableHeader(entry.request)->Clear();
+  kv::MutableHeader(entry.request)->Clear();
   entry.is_write = is_write;
   entry.deadline_us = deadline_us;
   if (is_write) {
@@ -275,7 +231,7 @@ uint64_t KvClient::NextStore() {
 
 uint64_t KvClient::Route(Op& op, kv::RequestHeader* header) {
   const std::string& key =
-      op.request.has_scan() ? op.scan_cursor : PointKey(op.request);
+      op.request.has_scan() ? op.scan_cursor : kv::RoutingKey(op.request);
   if (std::optional<CachedRegion> cached = cache_.Lookup(key)) {
     if (std::optional<meta::Peer> peer =
             cache_.TargetPeer(cached->region.id())) {
@@ -319,7 +275,7 @@ void KvClient::Attempt(Op& op, uint64_t now_us) {
     scan->set_limit(op.request.scan().limit() -
                     static_cast<uint32_t>(op.scan_result.pairs_size()));
   }
-  kv::RequestHeader* header = MutableHeader(out.request);
+  kv::RequestHeader* header = kv::MutableHeader(out.request);
   out.store_id = Route(op, header);
   if (op.is_write) {
     const Session& session = sessions_.at(op.client_id);

@@ -599,17 +599,8 @@ std::optional<kv::Error> Peer::CheckSplit(const SplitRequest& request) const {
 
 void Peer::ProposeSplit(uint64_t reply_to, const AdminRequest& request,
                         PeerOutput& out) {
-  if (!IsLeader()) {
-    return RefuseAdmin(out, reply_to, request,
-                       NotLeaderError(region_.id(), LeaderPeer()));
-  }
-  if (std::optional<kv::Error> error = CheckSplit(request.split())) {
-    return RefuseAdmin(out, reply_to, request, *std::move(error));
-  }
-  if (pending_admin_.size() >= config_->region_proposals_max) {
-    return RefuseAdmin(out, reply_to, request,
-                       ServerBusyError("region has too many admin commands",
-                                       config_->busy_backoff_ms));
+  if (!MayProposeAdmin(reply_to, request, CheckSplit(request.split()), out)) {
+    return;
   }
   command::Command command;
   command::SplitOp* split = command.mutable_split();
@@ -618,19 +609,8 @@ void Peer::ProposeSplit(uint64_t reply_to, const AdminRequest& request,
   for (uint64_t id : request.split().new_peer_ids())
     split->add_new_peer_ids(id);
   *split->mutable_epoch() = region_.epoch();
-  const raft::ProposeResult result = raw_->Propose(kv::EncodeCommand(command));
-  if (result == raft::ProposeResult::kOk) {
-    pending_admin_[raw_->raft().log().LastIndex()] =
-        PendingAdmin{raw_->raft().term(), reply_to, request.request_id()};
-    return;
-  }
-  if (result == raft::ProposeResult::kNotLeader) {
-    return RefuseAdmin(out, reply_to, request,
-                       NotLeaderError(region_.id(), LeaderPeer()));
-  }
-  RefuseAdmin(out, reply_to, request,
-              ServerBusyError(raft::ProposeResultName(result),
-                              config_->busy_backoff_ms));
+  TrackAdminProposal(raw_->Propose(kv::EncodeCommand(command)), reply_to,
+                     request, out);
 }
 
 void Peer::ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
@@ -806,19 +786,53 @@ void Peer::RefuseAdmin(PeerOutput& out, uint64_t reply_to,
   out.admin_replies->push_back(AdminReply{reply_to, std::move(response)});
 }
 
-void Peer::ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
-                             PeerOutput& out) {
+bool Peer::MayProposeAdmin(uint64_t reply_to, const AdminRequest& request,
+                           std::optional<kv::Error> invalid, PeerOutput& out) {
   if (!IsLeader()) {
-    return RefuseAdmin(out, reply_to, request,
-                       NotLeaderError(region_.id(), LeaderPeer()));
+    RefuseAdmin(out, reply_to, request,
+                NotLeaderError(region_.id(), LeaderPeer()));
+    return false;
   }
-  if (std::optional<kv::Error> error = CheckChangePeer(request.change_peer())) {
-    return RefuseAdmin(out, reply_to, request, *std::move(error));
+  if (invalid.has_value()) {
+    RefuseAdmin(out, reply_to, request, *std::move(invalid));
+    return false;
   }
   if (pending_admin_.size() >= config_->region_proposals_max) {
-    return RefuseAdmin(out, reply_to, request,
-                       ServerBusyError("region has too many admin commands",
-                                       config_->busy_backoff_ms));
+    RefuseAdmin(out, reply_to, request,
+                ServerBusyError("region has too many admin commands",
+                                config_->busy_backoff_ms));
+    return false;
+  }
+  return true;
+}
+
+void Peer::TrackAdminProposal(raft::ProposeResult result, uint64_t reply_to,
+                              const AdminRequest& request, PeerOutput& out) {
+  switch (result) {
+    case raft::ProposeResult::kOk:
+      pending_admin_[raw_->raft().log().LastIndex()] =
+          PendingAdmin{raw_->raft().term(), reply_to, request.request_id()};
+      return;
+    case raft::ProposeResult::kNotLeader:
+      return RefuseAdmin(out, reply_to, request,
+                         NotLeaderError(region_.id(), LeaderPeer()));
+    case raft::ProposeResult::kInvalid: {
+      kv::Error error;
+      error.set_message("raft refused the admin command as invalid");
+      return RefuseAdmin(out, reply_to, request, std::move(error));
+    }
+    default:
+      return RefuseAdmin(out, reply_to, request,
+                         ServerBusyError(raft::ProposeResultName(result),
+                                         config_->busy_backoff_ms));
+  }
+}
+
+void Peer::ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
+                             PeerOutput& out) {
+  if (!MayProposeAdmin(reply_to, request,
+                       CheckChangePeer(request.change_peer()), out)) {
+    return;
   }
   ConfChangeContext context;
   *context.mutable_peer() = request.change_peer().peer();
@@ -829,24 +843,7 @@ void Peer::ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
   single->set_type(request.change_peer().type());
   single->set_node_id(request.change_peer().peer().id());
   change.set_context(context.SerializeAsString());
-  const raft::ProposeResult result = raw_->ProposeConfChange(change);
-  if (result == raft::ProposeResult::kOk) {
-    pending_admin_[raw_->raft().log().LastIndex()] =
-        PendingAdmin{raw_->raft().term(), reply_to, request.request_id()};
-    return;
-  }
-  if (result == raft::ProposeResult::kNotLeader) {
-    return RefuseAdmin(out, reply_to, request,
-                       NotLeaderError(region_.id(), LeaderPeer()));
-  }
-  if (result == raft::ProposeResult::kInvalid) {
-    kv::Error error;
-    error.set_message("raft refused the membership change as invalid");
-    return RefuseAdmin(out, reply_to, request, std::move(error));
-  }
-  RefuseAdmin(out, reply_to, request,
-              ServerBusyError(raft::ProposeResultName(result),
-                              config_->busy_backoff_ms));
+  TrackAdminProposal(raw_->ProposeConfChange(change), reply_to, request, out);
 }
 
 void Peer::TransferLeader(uint64_t reply_to, const AdminRequest& request,

@@ -276,6 +276,15 @@ class Peer {
                    PeerOutput& out);
   void RefuseAdmin(PeerOutput& out, uint64_t reply_to,
                    const AdminRequest& request, kv::Error error);
+  // Refuses (and returns false) when this peer may not propose an admin
+  // command now: not the leader, `invalid` (the command's own check), or
+  // too many pending.
+  bool MayProposeAdmin(uint64_t reply_to, const AdminRequest& request,
+                       std::optional<kv::Error> invalid, PeerOutput& out);
+  // Records a proposed admin command to answer when it applies, or refuses
+  // it as raft's `result` says.
+  void TrackAdminProposal(raft::ProposeResult result, uint64_t reply_to,
+                          const AdminRequest& request, PeerOutput& out);
   // Why `request` cannot be proposed now, if it cannot.
   std::optional<kv::Error> CheckChangePeer(const ChangePeerRequest& request);
   kv::KvResponse ServeRead(const kv::KvRequest& request) const;

@@ -10,51 +10,6 @@
 
 namespace raftstore::store {
 
-bool IsWrite(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kPut:
-    case kv::KvRequest::kDelete:
-    case kv::KvRequest::kCompareAndSwap:
-      return true;
-    default:
-      return false;
-  }
-}
-
-const kv::RequestHeader& HeaderOf(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.get().header();
-    case kv::KvRequest::kPut:
-      return request.put().header();
-    case kv::KvRequest::kDelete:
-      return request.delete_().header();
-    case kv::KvRequest::kScan:
-      return request.scan().header();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.compare_and_swap().header();
-    default:
-      return kv::RequestHeader::default_instance();
-  }
-}
-
-std::string_view RoutingKey(const kv::KvRequest& request) {
-  switch (request.request_case()) {
-    case kv::KvRequest::kGet:
-      return request.get().key();
-    case kv::KvRequest::kPut:
-      return request.put().key();
-    case kv::KvRequest::kDelete:
-      return request.delete_().key();
-    case kv::KvRequest::kScan:
-      return request.scan().start_key();
-    case kv::KvRequest::kCompareAndSwap:
-      return request.compare_and_swap().key();
-    default:
-      return {};
-  }
-}
-
 command::Command CommandFor(const kv::KvRequest& request,
                             uint64_t proposed_at_ticks) {
   RS_CHECK(IsWrite(request));

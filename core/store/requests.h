@@ -11,21 +11,17 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/kv/kvrpc_fields.h"
 #include "proto/command.pb.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/region.pb.h"
 
 namespace raftstore::store {
 
-// Whether the request changes state (put, delete, cas) and so is proposed.
-bool IsWrite(const kv::KvRequest& request);
-
-// The request's header; a default instance when no request is set.
-const kv::RequestHeader& HeaderOf(const kv::KvRequest& request);
-
-// The key that routes the request: the key of a point request, the start
-// key of a scan; empty when no request is set.
-std::string_view RoutingKey(const kv::KvRequest& request);
+// IsWrite, HeaderOf and RoutingKey: core/kv/kvrpc_fields.h.
+using kv::HeaderOf;
+using kv::IsWrite;
+using kv::RoutingKey;
 
 // The command a write proposes under the client's session. Precondition:
 // IsWrite(request). first_incomplete_sequence falls back to the sequence

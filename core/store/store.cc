@@ -370,7 +370,15 @@ void Store::DestroyPeers() {
 
 void Store::Tick() {
   ++stats_.ticks;
-  for (auto& [id, peer] : peers_) peer->Tick();
+  for (auto& [id, peer] : peers_) {
+    peer->Tick();
+    // Checked on the tick (it is throttled by ticks anyway), not on every
+    // TakeEffects.
+    if (std::optional<SplitSuggestion> split = peer->MaybeSuggestSplit()) {
+      ++stats_.split_suggestions;
+      split_suggestions_.push_back(*std::move(split));
+    }
+  }
 }
 
 absl::Status Store::Receive(const RaftMessageBatch& batch) {
@@ -729,12 +737,8 @@ StoreEffects Store::TakeEffects() {
     stats_.messages_sent += batch.messages_size();
   }
   ProcessMetaChanges();
-  for (auto& [id, peer] : peers_) {
-    if (std::optional<SplitSuggestion> split = peer->MaybeSuggestSplit()) {
-      ++stats_.split_suggestions;
-      effects.split_suggestions.push_back(*std::move(split));
-    }
-  }
+  effects.split_suggestions = std::move(split_suggestions_);
+  split_suggestions_.clear();
   effects.manifest_edit = std::move(manifest_edit_);
   manifest_edit_.reset();
   effects.replies = std::move(replies_);
@@ -803,7 +807,8 @@ StoreStats Store::stats() const { return stats_; }
 
 bool Store::HasWork() const {
   if (!replies_.empty() || !admin_replies_.empty() || outbox_.queued() > 0 ||
-      manifest_edit_.has_value() || !applied_notices_.empty()) {
+      !split_suggestions_.empty() || manifest_edit_.has_value() ||
+      !applied_notices_.empty()) {
     return true;
   }
   if (in_flight_token_ != 0) return false;

@@ -255,6 +255,8 @@ class Store {
   };
   std::vector<Waiter> waiters_;
   std::vector<AppliedNotice> applied_notices_;
+  // At most one per region per split_check_ticks (Peer::MaybeSuggestSplit).
+  std::vector<SplitSuggestion> split_suggestions_;
   // Answers the waiters whose index is applied or whose peer is gone.
   void NotifyWaiters();
   StoreStats stats_;
