@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<Peer>> Peer::Create(PeerSetup setup) {
 
 Peer::Peer(PeerSetup setup, meta::Peer self)
     : config_(setup.config),
+      observer_(setup.observer),
       region_(std::move(setup.region)),
       self_(std::move(self)),
       rng_(setup.rng) {}
@@ -392,6 +393,10 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
       fresh->ImportChunks(write.image.kv_chunks, index);
   RS_CHECK(imported.ok()) << "region " << region_.id() << ": " << imported;
   kv_ = std::move(fresh);
+  if (observer_ != nullptr) {
+    observer_->OnSnapshotInstalled(region_.id(), self_.id(), index,
+                                   snapshot.metadata().term());
+  }
   // Writes and admin commands proposed at indexes the snapshot covers may
   // or may not be in it: answered as unknown (a Timeout error).
   AbandonPendingUpTo(index, out);
@@ -490,6 +495,10 @@ void Peer::FinishReady(raft::Ready& ready, std::vector<raft::Message>& held,
 
 void Peer::OnSoftState(const raft::SoftState& soft, PeerOutput& out) {
   const bool leader = soft.role == raft::Role::kLeader;
+  if (leader && !was_leader_ && observer_ != nullptr) {
+    observer_->OnLeader(region_.id(), self_.id(), raw_->raft().term(),
+                        raw_->raft().log());
+  }
   if (!leader && was_leader_) {
     // Raft drops the reads it had not confirmed when it steps down; answer
     // them so their clients go to the new leader.
@@ -508,6 +517,10 @@ void Peer::OnSoftState(const raft::SoftState& soft, PeerOutput& out) {
 
 void Peer::ApplyCommitted(std::vector<raft::Entry>& entries, PeerOutput& out) {
   for (const raft::Entry& entry : entries) {
+    if (observer_ != nullptr) {
+      observer_->OnApplied(region_.id(), self_.id(), entry,
+                           raw_->raft().term());
+    }
     if (entry.type() == raft::ENTRY_TYPE_CONF_CHANGE) {
       ApplyConfChange(entry, out);
       continue;

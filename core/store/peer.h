@@ -44,6 +44,7 @@
 #include "core/store/snapshot_io.h"
 #include "core/store/store_config.h"
 #include "core/store/store_effects.h"
+#include "core/store/store_observer.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/region.pb.h"
 #include "proto/store.pb.h"
@@ -112,6 +113,8 @@ struct PeerSetup {
   // is > 0; ReadRegionSnapshots reads it).
   std::optional<RegionSnapshotImage> snapshot;
   Rng rng{0};
+  // Not owned; outlives the peer; may be null.
+  StoreObserver* observer = nullptr;
 };
 
 // What tools and tests see of a peer.
@@ -291,6 +294,7 @@ class Peer {
   void DropStaleReads();
 
   const StoreConfig* config_;
+  StoreObserver* observer_;  // may be null
   meta::Region region_;
   meta::Peer self_;
   Rng rng_;

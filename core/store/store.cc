@@ -63,9 +63,10 @@ std::vector<manifest::RegionRecord> BootstrapRecords(
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreConfig& config, StoreRecovery recovery, Rng rng,
-    const std::vector<RegionHooks*>& hooks) {
+    const std::vector<RegionHooks*>& hooks, StoreObserver* observer) {
   if (absl::Status status = config.Validate(); !status.ok()) return status;
   std::unique_ptr<Store> store(new Store(config, rng));
+  store->observer_ = observer;
   for (RegionHooks* hook : hooks) {
     if (absl::Status status = store->catalog_.AddHooks(hook); !status.ok()) {
       return status;
@@ -181,6 +182,7 @@ absl::Status Store::StartPeer(const meta::Region& region,
   setup.recovered = std::move(recovered);
   setup.snapshot = std::move(snapshot);
   setup.rng = rng_.Fork();
+  setup.observer = observer_;
   absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
   if (!peer.ok()) {
     return absl::DataLossError(absl::StrCat("store ", config_.store_id, ": ",
@@ -232,6 +234,7 @@ void Store::StartSplitRegions() {
     setup.recovered = std::move(recovered);
     setup.split_kv = std::move(split.kv);
     setup.rng = rng_.Fork();
+    setup.observer = observer_;
     absl::StatusOr<std::unique_ptr<Peer>> peer = Peer::Create(std::move(setup));
     RS_CHECK(peer.ok()) << "split region " << region.id() << ": "
                         << peer.status();

@@ -57,6 +57,7 @@
 #include "core/store/region_catalog.h"
 #include "core/store/store_config.h"
 #include "core/store/store_effects.h"
+#include "core/store/store_observer.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/manifest.pb.h"
 #include "proto/store.pb.h"
@@ -120,10 +121,13 @@ class Store {
   // cannot be rebuilt), naming the region; a hook refused by the chain.
   // `hooks` (not owned; they must outlive the store) are chained after the
   // built-in RegionMetrics before the catalog is loaded, so they see every
-  // region's first update and every peer start.
+  // region's first update and every peer start. `observer` (not owned,
+  // may be null; it must outlive the store) sees every peer's leadership
+  // and applied entries from the first peer started on.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const StoreConfig& config, StoreRecovery recovery, Rng rng,
-      const std::vector<RegionHooks*>& hooks = {});
+      const std::vector<RegionHooks*>& hooks = {},
+      StoreObserver* observer = nullptr);
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -223,6 +227,7 @@ class Store {
 
   const StoreConfig config_;
   Rng rng_;
+  StoreObserver* observer_ = nullptr;  // not owned; may be null
   RegionCatalog catalog_;
   absl::btree_map<uint64_t, std::unique_ptr<Peer>> peers_;
   Outbox outbox_;

@@ -125,6 +125,9 @@ class StoreHarness {
       std::function<bool(uint64_t store_id, const StoreEffects&)> crash) {
     crash_after_manifest_ = std::move(crash);
   }
+  // The observer every store opens with from now on (not owned; null for
+  // none).
+  void set_observer(StoreObserver* observer) { observer_ = observer; }
   // Whether split suggestions are submitted as splits at once.
   void set_auto_split(bool on) { auto_split_ = on; }
 
@@ -168,6 +171,7 @@ class StoreHarness {
   uint64_t next_token_ = 0;
   uint64_t next_region_id_ = 1000;
   bool auto_split_ = false;
+  StoreObserver* observer_ = nullptr;
   std::function<bool(uint64_t, const StoreEffects&)> crash_after_manifest_;
   storage::WalOptions wal_options_ = WalOptionsForTests();
 };

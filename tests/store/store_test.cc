@@ -4,14 +4,18 @@
 // leader, exactly-once retries, backpressure, restart from manifest + WAL.
 #include "core/store/store.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/store/store_observer.h"
 #include "core/store/store_registry.h"
 #include "gtest/gtest.h"
 #include "proto/kvrpc.pb.h"
@@ -116,6 +120,69 @@ TEST_F(StoreTest, EveryRegionElectsAndServesItsKeys) {
                 digest)
           << "region " << r << " store " << s;
     }
+  }
+}
+
+// Records what a StoreObserver is told, for every store of a harness (peer
+// ids are unique in the cluster).
+class RecordingObserver : public StoreObserver {
+ public:
+  struct Applied {
+    uint64_t index = 0;
+    uint64_t entry_term = 0;
+    std::string data;
+  };
+  void OnLeader(uint64_t region_id, uint64_t peer_id, uint64_t term,
+                const raft::RaftLog& log) override {
+    leaders[{region_id, term}].push_back(peer_id);
+    EXPECT_GE(log.LastIndex(), log.FirstIndex() - 1);
+  }
+  void OnApplied(uint64_t region_id, uint64_t peer_id, const raft::Entry& entry,
+                 uint64_t term) override {
+    EXPECT_GE(term, entry.term());
+    applied[{region_id, peer_id}].push_back(
+        {entry.index(), entry.term(), entry.data()});
+  }
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<uint64_t>> leaders;
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<Applied>> applied;
+};
+
+TEST_F(StoreTest, ObserverSeesOneLeaderPerTermAndEveryAppliedEntry) {
+  RecordingObserver observer;
+  regions_ = 2;
+  harness_ =
+      std::make_unique<StoreHarness>(3, MakeRegions(2, 3), TestConfig(), 7);
+  harness_->set_observer(&observer);
+  for (uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(harness_->Start(s).ok());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (int i = 0; i < 10; ++i) {
+    MustPut(KeyIn(1 + i % 2, 2, absl::StrCat(i)), absl::StrCat("v", i));
+  }
+  harness_->RunUntil([] { return false; }, 20);
+  for (const auto& [region_term, peers] : observer.leaders) {
+    EXPECT_EQ(peers.size(), 1U)
+        << "region " << region_term.first << " term " << region_term.second;
+  }
+  EXPECT_GE(observer.leaders.size(), 2U);
+  // Three replicas of each region, each applying the same entries in index
+  // order from just after the bootstrap snapshot.
+  ASSERT_EQ(observer.applied.size(), 6U);
+  for (const auto& [region_peer, entries] : observer.applied) {
+    ASSERT_FALSE(entries.empty());
+    EXPECT_EQ(entries.front().index, kRaftInitLogIndex + 1);
+    for (size_t i = 1; i < entries.size(); ++i) {
+      EXPECT_EQ(entries[i].index, entries[i - 1].index + 1);
+    }
+    const auto& first_peer =
+        observer.applied.lower_bound({region_peer.first, 0})->second;
+    const size_t common = std::min(first_peer.size(), entries.size());
+    for (size_t i = 0; i < common; ++i) {
+      EXPECT_EQ(entries[i].entry_term, first_peer[i].entry_term);
+      EXPECT_EQ(entries[i].data, first_peer[i].data);
+    }
+    EXPECT_EQ(
+        entries.back().index,
+        harness_->store(1)->GetPeerStatus(region_peer.first)->applied_index);
   }
 }
 
