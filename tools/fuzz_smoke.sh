@@ -18,6 +18,7 @@ fi
 bazel build --config=fuzz "${targets[@]}" >/dev/null 2>&1 ||
   bazel build --config=fuzz "${targets[@]}"
 bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)
+bazel build --config=fuzz $(bazel query "labels(data, attr(name, '_fuzzer_corpus_test$', //fuzz/...))" 2>/dev/null) >/dev/null 2>&1 || true  # generated seed corpora
 
 status=0
 for target in "${targets[@]}"; do
