@@ -268,4 +268,35 @@ void RaftChecker::OnDiskLost(uint64_t node) {
   r = Replica{};
 }
 
+void RaftChecker::OnLocalSnapshotWritten(uint64_t node, uint64_t index,
+                                         uint64_t term) {
+  Replica& r = replica(node);
+  uint64_t held_term = 0;
+  uint64_t digest = 0;
+  if (!Lookup(r, index, &held_term, &digest)) {
+    if (index > LastIndex(r)) OnSnapshotWritten(node, index, term);
+    // Below the base: an older snapshot than the log's; nothing changes.
+    return;
+  }
+  if (held_term != term) {
+    Add("log matching",
+        absl::StrCat("node ", node, " snapshotted its log at index ", index,
+                     " term ", term, " but its log holds term ", held_term,
+                     " there"));
+  }
+}
+
+void RaftChecker::OnStateMachineRestored(uint64_t node, uint64_t index,
+                                         uint64_t term) {
+  Replica& r = replica(node);
+  r.applied_index = index;
+  if (index < applied_.size() && applied_[index].present &&
+      applied_[index].term != term) {
+    Add("state machine safety",
+        absl::StrCat("node ", node, " restored a snapshot at index ", index,
+                     " term ", term, " but node ", applied_[index].first_node,
+                     " applied term ", applied_[index].term, " there"));
+  }
+}
+
 }  // namespace raftstore::sim

@@ -91,6 +91,24 @@ class RaftChecker {
   // promises are void, and it never comes back.
   void OnDiskLost(uint64_t node);
 
+  // For drivers whose replicas snapshot their state machines (the store
+  // mode, sim/store_checker.h); the single-group mode never calls these.
+  //
+  // `node` compacted its own log at (index, term), a snapshot of its state
+  // machine: the entries after index stay. If its durable log holds index,
+  // the term must match (else "log matching"); if the log does not reach
+  // index (a bootstrap snapshot), the snapshot becomes its log's base, as
+  // OnSnapshotWritten.
+  void OnLocalSnapshotWritten(uint64_t node, uint64_t index, uint64_t term);
+  // `node`'s state machine was replaced by a snapshot at (index, term) (one
+  // installed from the leader, or a bootstrap): it applies from index + 1
+  // on. The term must agree with the entry applied there, if any replica
+  // applied one ("state machine safety").
+  void OnStateMachineRestored(uint64_t node, uint64_t index, uint64_t term);
+  // The last index `node` applied (or restored) since it last started.
+  uint64_t applied_index(uint64_t node) { return replica(node).applied_index; }
+  int node_count() const { return static_cast<int>(replicas_.size()); }
+
   // Records a violation found by the driver itself (for example a
   // committed entry that does not decode).
   void Report(std::string property, std::string detail) {

@@ -154,5 +154,37 @@ TEST(RaftCheckerTest, RecoveringAnOlderVoteIsADurabilityViolation) {
   EXPECT_EQ(checker.violations()[0].property, "durability");
 }
 
+TEST(RaftCheckerTest, LocalSnapshotKeepsLaterEntriesAndChecksItsTerm) {
+  RaftChecker checker(1);
+  checker.OnWritten(1, Log({{1, 1}, {2, 1}, {3, 2}}));
+  checker.OnLocalSnapshotWritten(1, 2, 1);
+  // Entries after the snapshot stay: the next write follows index 3.
+  checker.OnWritten(1, Log({{4, 2}}));
+  EXPECT_TRUE(checker.violations().empty());
+  checker.OnLocalSnapshotWritten(1, 3, 7);  // the log holds term 2 there
+  ASSERT_EQ(checker.violations().size(), 1U);
+  EXPECT_EQ(checker.violations()[0].property, "log matching");
+}
+
+TEST(RaftCheckerTest, LocalSnapshotPastTheLogBecomesItsBase) {
+  RaftChecker checker(1);
+  checker.OnLocalSnapshotWritten(1, 5, 5);  // a bootstrap snapshot
+  checker.OnWritten(1, Log({{6, 6}}));
+  EXPECT_TRUE(checker.violations().empty());
+}
+
+TEST(RaftCheckerTest, RestoredStateMachineMustAgreeWithAppliedEntries) {
+  RaftChecker checker(2);
+  const auto log = Log({{1, 1}, {2, 1}});
+  for (const auto& e : log) checker.OnApplied(1, e, 1);
+  checker.OnStateMachineRestored(2, 2, 1);
+  EXPECT_EQ(checker.applied_index(2), 2U);
+  checker.OnApplied(2, MakeEntry(3, 1), 1);  // follows the snapshot
+  EXPECT_TRUE(checker.violations().empty());
+  checker.OnStateMachineRestored(2, 1, 4);  // term 1 was applied at 1
+  ASSERT_EQ(checker.violations().size(), 1U);
+  EXPECT_EQ(checker.violations()[0].property, "state machine safety");
+}
+
 }  // namespace
 }  // namespace raftstore::sim
