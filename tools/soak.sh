@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Long runs for a free machine (not part of the default test command):
-# many simulator seeds, then each fuzz target for a while under
+# many simulator seeds, the store's random walks over the same seed range,
+# then each fuzz target for a while under
 # --config=fuzz (clang, libFuzzer + ASan).
 #
 #   tools/soak.sh                      seeds 1..10000, fuzzers 300 s each
@@ -16,7 +17,7 @@ tools/setup.sh
 seeds=${1:-1..10000}
 fuzz_seconds=${2:-300}
 
-bazel build //tools:raftstore
+bazel build //tools:raftstore //tests/store:store_random_test
 status=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -24,6 +25,17 @@ echo "soak: simulator seeds $seeds"
 bazel-bin/tools/raftstore sim --seeds="$seeds" >"$log" || status=1
 # Failures (with their replay commands) and the final tally.
 grep -v ' PASS ' "$log" || true
+
+# The store's random walks (splits, merges, membership changes, crashes):
+# the same range at 150 steps, and a tenth of it at 600 steps.
+echo "soak: store random walks $seeds"
+first=${seeds%..*}
+last=${seeds#*..}
+STORE_WALK_SEEDS="$seeds" bazel-bin/tests/store/store_random_test \
+  --gtest_filter='*Soak*' | tail -3 || status=1
+STORE_WALK_SEEDS="$first..$((first + (last - first) / 10))" \
+  STORE_WALK_STEPS=600 bazel-bin/tests/store/store_random_test \
+  --gtest_filter='*Soak*' | tail -3 || status=1
 
 if [[ "$fuzz_seconds" -gt 0 ]]; then
   bazel build --config=fuzz //fuzz/...

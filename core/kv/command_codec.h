@@ -22,8 +22,9 @@
 namespace raftstore::kv {
 
 // The Command.format_version this code writes and the newest it reads.
-// 2 added SplitOp (an admin op of core/store).
-inline constexpr uint32_t kCommandFormatVersion = 2;
+// 2 added SplitOp (an admin op of core/store); 3 the merge ops
+// (PrepareMergeOp, CommitMergeOp, RollbackMergeOp).
+inline constexpr uint32_t kCommandFormatVersion = 3;
 // The SnapshotChunk.format_version this code writes and the newest it reads.
 inline constexpr uint32_t kSnapshotChunkFormatVersion = 1;
 

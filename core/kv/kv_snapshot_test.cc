@@ -242,5 +242,70 @@ TEST(KvSplitTest, SplitBeyondEveryKeyLeavesTheRightEmpty) {
   EXPECT_EQ(right.data_bytes(), 0u);
 }
 
+TEST(KvMergeTest, MergeFromUndoesASplitAndKeepsEveryCachedResponse) {
+  KvStateMachine left = Filled(20);
+  const KvStateMachine whole = left;
+  KvStateMachine right = left.SplitOff("key1010", 5);
+  // After the split each half applies a write of its own for client 60.
+  left.Apply(
+      left.applied_index() + 1,
+      Put({.client_id = 60, .sequence = 1, .ticks = 2000}, "key1001", "left"));
+  right.Apply(
+      right.applied_index() + 1,
+      Put({.client_id = 60, .sequence = 2, .ticks = 2100}, "key1011", "right"));
+  const uint64_t applied = left.applied_index();
+  left.MergeFrom(std::move(right));
+  left.CheckInvariants();
+  EXPECT_EQ(left.pair_count(), whole.pair_count());
+  EXPECT_EQ(left.applied_index(), applied);
+  EXPECT_EQ(left.clock_ticks(), 2100u);
+  EXPECT_EQ(left.Get("key1011"), "right");
+  EXPECT_EQ(left.Get("key1001"), "left");
+  EXPECT_EQ(left.Get("key1019"), whole.Get("key1019"));
+  // Client 60's session holds both responses: neither retry applies again.
+  const kv::Session* session = left.sessions().Find(60);
+  ASSERT_NE(session, nullptr);
+  EXPECT_EQ(session->responses.size(), 2u);
+  EXPECT_EQ(session->last_active_ticks, 2100u);
+  const uint64_t pairs = left.pair_count();
+  left.Apply(
+      left.applied_index() + 1,
+      Put({.client_id = 60, .sequence = 2, .ticks = 2200}, "key1099", "retry"));
+  EXPECT_EQ(left.pair_count(), pairs);
+  EXPECT_EQ(left.Get("key1099"), std::nullopt);
+}
+
+TEST(KvMergeTest, MergedSessionsStayWithinTheirBounds) {
+  KvConfig config = SmallConfig();
+  config.sessions_max = 3;
+  config.session_responses_max = 2;
+  KvStateMachine a(config);
+  KvStateMachine b(config);
+  // Client 1 pipelines sequences 1..2 in a and 3..4 in b: four responses
+  // merged, two kept (the highest); the lower ones become stale, never
+  // applied again.
+  for (uint64_t seq = 1; seq <= 2; ++seq) {
+    a.Apply(a.applied_index() + 1,
+            Put({.client_id = 1, .sequence = seq, .ticks = seq},
+                "a" + std::to_string(seq), "v"));
+    b.Apply(b.applied_index() + 1,
+            Put({.client_id = 1, .sequence = seq + 2, .ticks = seq},
+                "b" + std::to_string(seq), "v"));
+  }
+  for (uint64_t client = 2; client <= 3; ++client) {
+    b.Apply(b.applied_index() + 1,
+            Put({.client_id = client, .sequence = 1, .ticks = 10 + client},
+                "c" + std::to_string(client), "v"));
+  }
+  a.Apply(a.applied_index() + 1,
+          Put({.client_id = 4, .sequence = 1, .ticks = 20}, "a9", "v"));
+  a.MergeFrom(std::move(b));
+  a.CheckInvariants();
+  EXPECT_EQ(a.sessions().size(), 3u);  // client 1, the oldest, dropped
+  EXPECT_EQ(a.sessions().Find(1), nullptr);
+  EXPECT_NE(a.sessions().Find(4), nullptr);
+  EXPECT_EQ(a.pair_count(), 7u);
+}
+
 }  // namespace
 }  // namespace raftstore::kv

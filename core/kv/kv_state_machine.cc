@@ -30,6 +30,10 @@ std::string_view OpKey(const Command& command) {
       return command.delete_().key();
     case Command::kCompareAndSwap:
       return command.compare_and_swap().key();
+    case Command::kSplit:  // admin ops: the store applies them
+    case Command::kPrepareMerge:
+    case Command::kCommitMerge:
+    case Command::kRollbackMerge:
     case Command::OP_NOT_SET:
       break;
   }
@@ -302,6 +306,18 @@ KvStateMachine KvStateMachine::SplitOff(std::string_view split_key,
     it = next;
   }
   return right;
+}
+
+void KvStateMachine::MergeFrom(KvStateMachine source) {
+  clock_ticks_ = std::max(clock_ticks_, source.clock_ticks_);
+  while (!source.data_.empty()) {
+    auto node = source.data_.extract(source.data_.begin());
+    data_bytes_ += node.key().size() + node.mapped().size();
+    const auto inserted = data_.insert(std::move(node));
+    RS_CHECK(inserted.inserted) << "merge: key \"" << inserted.position->first
+                                << "\" is in both regions";
+  }
+  sessions_.MergeFrom(source.sessions_);
 }
 
 void KvStateMachine::CheckInvariants() const {

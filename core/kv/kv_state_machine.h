@@ -151,6 +151,14 @@ class KvStateMachine {
   KvStateMachine SplitOff(std::string_view split_key,
                           uint64_t right_applied_index);
 
+  // Takes in the pairs and sessions of `source`, the state of a region
+  // merged into this one (core/store): it holds the keys of an adjacent
+  // range, none of which this state has (RS_CHECKed). Keeps this state's
+  // applied index; the clock becomes the later of the two; sessions merge as
+  // SessionTable::MergeFrom says. Costs O(k log n) for k moved pairs, with
+  // no copy of keys or values.
+  void MergeFrom(KvStateMachine source);
+
   // RS_CHECKs the internal invariants (byte count, session table). Linear;
   // for tests and RS_DCHECK.
   void CheckInvariants() const;

@@ -1,5 +1,6 @@
 #include "core/kv/session_table.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/base/check.h"
@@ -89,6 +90,46 @@ void SessionTable::Remove(uint64_t client_id) {
   RS_CHECK(it != sessions_.end()) << "client " << client_id;
   by_activity_.erase({it->second.last_active_ticks, client_id});
   sessions_.erase(it);
+}
+
+size_t SessionTable::MergeFrom(const SessionTable& other) {
+  for (const auto& [client_id, theirs] : other.sessions_) {
+    Session* mine = Find(client_id);
+    if (mine == nullptr) {
+      by_activity_.emplace(theirs.last_active_ticks, client_id);
+      sessions_.emplace(client_id, theirs);
+      continue;
+    }
+    Session merged = *mine;
+    merged.AdvanceFirstIncomplete(theirs.first_incomplete_sequence);
+    for (const auto& [sequence, result] : theirs.responses) {
+      if (sequence < merged.first_incomplete_sequence ||
+          merged.responses.contains(sequence)) {
+        continue;
+      }
+      merged.Remember(sequence, result);
+    }
+    merged.last_active_ticks =
+        std::max(merged.last_active_ticks, theirs.last_active_ticks);
+    TrimResponses(merged);
+    Remove(client_id);
+    by_activity_.emplace(merged.last_active_ticks, client_id);
+    sessions_.emplace(client_id, std::move(merged));
+  }
+  size_t dropped = 0;
+  while (sessions_.size() > config_.sessions_max) {
+    Remove(by_activity_.begin()->second);
+    ++dropped;
+  }
+  return dropped;
+}
+
+void SessionTable::TrimResponses(Session& session) const {
+  while (!session.responses.empty() &&
+         (session.responses.size() > config_.session_responses_max ||
+          session.response_bytes > config_.session_response_bytes_max)) {
+    session.AdvanceFirstIncomplete(session.responses.begin()->first + 1);
+  }
 }
 
 void SessionTable::CheckInvariants() const {

@@ -68,6 +68,19 @@ class SessionTable {
   // none and the table is not full.
   void Insert(uint64_t client_id, Session session);
 
+  // Takes in the sessions of `other` (a merged region's table). A client
+  // with a session in both keeps one: the larger first_incomplete_sequence,
+  // the later activity and every cached response at or above it (a sequence
+  // cached in both applied once, before a split copied the session, so
+  // either copy is the response). The bounds hold afterwards: a merged
+  // session over session_responses_max or session_response_bytes_max drops
+  // its lowest responses and raises first_incomplete_sequence past them (a
+  // retry of those is then STALE_SEQUENCE, never applied twice), and a table
+  // over sessions_max drops its least recently active sessions (their
+  // clients get SESSION_EXPIRED, which is safe). Returns how many sessions
+  // were dropped.
+  size_t MergeFrom(const SessionTable& other);
+
   const absl::btree_map<uint64_t, Session>& sessions() const {
     return sessions_;
   }
@@ -79,6 +92,8 @@ class SessionTable {
 
  private:
   void Remove(uint64_t client_id);
+  // Drops the lowest responses of `session` until it is within the bounds.
+  void TrimResponses(Session& session) const;
 
   KvConfig config_;
   absl::btree_map<uint64_t, Session> sessions_;

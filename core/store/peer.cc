@@ -191,6 +191,7 @@ PeerStatus Peer::Status() const {
   s.first_index = storage_->FirstIndex();
   s.pending_writes = pending_writes_.size();
   s.pending_reads = pending_reads_.size();
+  s.merging_into = merging_.has_value() ? merging_->target.id() : 0;
   return s;
 }
 
@@ -229,6 +230,8 @@ void Peer::ProposeWrite(uint64_t reply_to, const kv::KvRequest& request,
     return Refuse(out, reply_to, request,
                   NotLeaderError(region_.id(), LeaderPeer()));
   }
+  if (merging_.has_value())
+    return Refuse(out, reply_to, request, MergingError());
   if (pending_writes_.size() >= config_->region_proposals_max) {
     return Refuse(out, reply_to, request,
                   ServerBusyError("region has too many proposals in flight",
@@ -274,6 +277,8 @@ void Peer::Read(uint64_t reply_to, const kv::KvRequest& request,
     return Refuse(out, reply_to, request,
                   NotLeaderError(region_.id(), LeaderPeer()));
   }
+  if (merging_.has_value())
+    return Refuse(out, reply_to, request, MergingError());
   if (pending_reads_.size() >= config_->region_reads_max) {
     return Refuse(out, reply_to, request,
                   ServerBusyError("region has too many reads waiting",
@@ -393,6 +398,10 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
       fresh->ImportChunks(write.image.kv_chunks, index);
   RS_CHECK(imported.ok()) << "region " << region_.id() << ": " << imported;
   kv_ = std::move(fresh);
+  // No snapshot is taken while frozen for a merge, so the leader's state at
+  // this index is not frozen: a merge this replica had applied the prepare
+  // of was rolled back before it.
+  merging_.reset();
   if (observer_ != nullptr) {
     observer_->OnSnapshotInstalled(region_.id(), self_.id(), index,
                                    snapshot.metadata().term());
@@ -415,6 +424,9 @@ SnapshotWrite Peer::Install(const raft::Snapshot& snapshot, PeerOutput& out) {
 
 std::optional<SnapshotWrite> Peer::MaybeSnapshot() {
   const uint64_t applied = kv_->applied_index();
+  // A frozen source's snapshot would not record the freeze: replaying the
+  // prepare from the log after an older snapshot does.
+  if (merging_.has_value()) return std::nullopt;
   if (local_snapshot_.has_value() ||
       (!snapshot_due_ &&
        applied - snapshot_.index() < config_->raft_log_gc_entries_max)) {
@@ -550,16 +562,32 @@ void Peer::ApplyNormal(const raft::Entry& entry, PeerOutput& out) {
     return;
   }
   absl::StatusOr<command::Command> command =
-      kv::DecodeCommand(entry.data(), config_->kv.CommandBytesMax());
+      kv::DecodeCommand(entry.data(), config_->CommandBytesMax());
   // Only this store's own encoder writes commands, and the log is
   // checksummed: an undecodable committed entry is a broken invariant.
   RS_CHECK(command.ok()) << "region " << region_.id() << " index "
                          << entry.index() << ": " << command.status();
-  if (command->has_split()) {
-    ApplySplit(entry, command->split(), out);
-    return;
+  switch (command->op_case()) {
+    case command::Command::kSplit:
+      return ApplySplit(entry, command->split(), out);
+    case command::Command::kPrepareMerge:
+      return ApplyPrepareMerge(entry, command->prepare_merge(), out);
+    case command::Command::kCommitMerge:
+      return ApplyCommitMerge(entry, command->commit_merge(), out);
+    case command::Command::kRollbackMerge:
+      return ApplyRollbackMerge(entry, command->rollback_merge(), out);
+    default:
+      break;
   }
   if (!pending_admin_.empty()) AnswerAdmin(entry, nullptr, out);
+  if (merging_.has_value()) {
+    // Proposed before the prepare, committed after it: the frozen state
+    // must stay as it was at the prepare, so it does not apply.
+    kv_->ApplyEmpty(entry.index());
+    const kv::Error refused = MergingError();
+    Answer(entry, command::CommandResult(), out, &refused);
+    return;
+  }
   // A write proposed before a split, for a key the split gave away: every
   // replica decides the same (same meta at the same index), and the
   // session is untouched, so the client's retry in the new region is safe.
@@ -676,7 +704,7 @@ void Peer::ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
 }
 
 std::optional<SplitSuggestion> Peer::MaybeSuggestSplit() {
-  if (config_->region_split_bytes == 0 || !IsLeader() ||
+  if (config_->region_split_bytes == 0 || !IsLeader() || merging_.has_value() ||
       ticks_ < last_split_check_tick_ + config_->split_check_ticks ||
       kv_->data_bytes() <= config_->region_split_bytes) {
     return std::nullopt;
@@ -804,6 +832,10 @@ bool Peer::MayProposeAdmin(uint64_t reply_to, const AdminRequest& request,
   if (!IsLeader()) {
     RefuseAdmin(out, reply_to, request,
                 NotLeaderError(region_.id(), LeaderPeer()));
+    return false;
+  }
+  if (merging_.has_value()) {
+    RefuseAdmin(out, reply_to, request, MergingError());
     return false;
   }
   if (invalid.has_value()) {
@@ -1009,6 +1041,13 @@ void Peer::ServeReads(PeerOutput& out) {
     const PendingRead& read = it->second;
     if (!read.confirmed || read.read_index > kv_->applied_index()) {
       ++it;
+      continue;
+    }
+    if (merging_.has_value() && read.read_index >= merging_->prepare_index) {
+      // Confirmed once the prepare had committed: the target may already
+      // have taken the keys in and changed them since.
+      Refuse(out, read.reply_to, read.request, MergingError());
+      it = pending_reads_.erase(it);
       continue;
     }
     ++out.counters->reads_served;

@@ -62,6 +62,12 @@ struct StoreCounters {
   uint64_t not_leader_refusals = 0;
   // Raft messages the outbox or a missing peer meta made us drop.
   uint64_t messages_dropped = 0;
+  // Merge entries that took effect here (a source frozen, a target grown,
+  // a source unfrozen), and commits that applied without effect.
+  uint64_t merges_prepared = 0;
+  uint64_t merges_committed = 0;
+  uint64_t merges_rolled_back = 0;
+  uint64_t merge_commits_refused = 0;
 };
 
 // A split applied by a peer: the new region and its share of the data,
@@ -71,6 +77,33 @@ struct SplitResult {
   meta::Region region;
   std::unique_ptr<kv::KvStateMachine> kv;
 };
+
+// A merge that a target replica applied: the store destroys its replica of
+// the source (the target holds its data now).
+struct MergeResult {
+  uint64_t target_id = 0;
+  uint64_t source_id = 0;
+};
+
+// A source region frozen by its merge's prepare (PrepareMergeOp).
+struct MergeState {
+  // The target as the prepare named it (its epoch is the one the commit
+  // needs).
+  meta::Region target;
+  // The index of the prepare entry: the source's state there is final.
+  uint64_t prepare_index = 0;
+};
+
+// What a store's replica of a frozen source's target says to do next.
+enum class MergeDecision {
+  kWait,      // the target replica is behind, or the source is merged away
+  kCommit,    // the target is at the epoch the prepare named
+  kRollBack,  // the target moved past it without taking the source in
+};
+MergeDecision DecideMerge(const MergeState& merge, uint64_t source_id,
+                          const meta::Region& target_seen);
+// Whether `target`'s meta records region `source_id` as merged into it.
+bool MergedAway(const meta::Region& target, uint64_t source_id);
 
 // Where a peer puts what it wants done. Not owned.
 struct PeerOutput {
@@ -85,6 +118,7 @@ struct PeerOutput {
   // destroys the peer once its Ready is done.
   std::vector<uint64_t>* removed = nullptr;
   std::vector<SplitResult>* splits = nullptr;
+  std::vector<MergeResult>* merges = nullptr;
 };
 
 // Where a bootstrapped region's raft log starts: its first snapshot, holding
@@ -92,6 +126,10 @@ struct PeerOutput {
 // term (so the membership always comes from a durable snapshot, and a peer
 // added later, which starts empty, is caught up by a snapshot).
 inline constexpr uint64_t kRaftInitLogIndex = 5;
+// The merged-away regions a region's meta remembers
+// (meta::Region::merged_region_ids). A source frozen for a target whose list
+// is full and lacks it is never rolled back (undecidable; docs/store.md).
+inline constexpr int kMergedRegionIdsMax = 64;
 inline constexpr uint64_t kRaftInitLogTerm = 5;
 
 // How a peer starts.
@@ -133,6 +171,8 @@ struct PeerStatus {
   uint64_t first_index = 0;
   size_t pending_writes = 0;
   size_t pending_reads = 0;
+  // The target of the merge this (source) replica is frozen for; 0 if none.
+  uint64_t merging_into = 0;
 };
 
 class Peer {
@@ -176,6 +216,25 @@ class Peer {
                       PeerOutput& out);
   void ProposeSplit(uint64_t reply_to, const AdminRequest& request,
                     PeerOutput& out);
+  // Merge (docs/store.md, "Merge"). Phase one, on the source's leader: the
+  // store checked the target's adjacency and placement; proposes the
+  // prepare, answered when it applies (the source is then frozen).
+  void ProposePrepareMerge(uint64_t reply_to, const AdminRequest& request,
+                           PeerOutput& out);
+  // The merge this (source) peer is frozen for, if any. A frozen peer
+  // refuses reads, writes and admin commands (ServerBusy; transfers still
+  // go), applies no write after the prepare and takes no snapshot.
+  const std::optional<MergeState>& merge_state() const { return merging_; }
+  // Phase two, on the target's leader, with the local replica of a source
+  // frozen for this region at this region's current epoch: proposes the
+  // commit carrying the source's frozen state. Returns whether raft took
+  // the proposal.
+  bool ProposeCommitMerge(const Peer& source);
+  // On a frozen source's leader, once the target has moved past the epoch
+  // the prepare named without taking this region in: proposes the
+  // rollback. Returns whether raft took the proposal.
+  bool ProposeRollbackMerge();
+
   // On a leader whose data grew past region_split_bytes, at most once per
   // split_check_ticks: where to split.
   std::optional<SplitSuggestion> MaybeSuggestSplit();
@@ -272,6 +331,15 @@ class Peer {
   void ApplySplit(const raft::Entry& entry, const command::SplitOp& split,
                   PeerOutput& out);
   std::optional<kv::Error> CheckSplit(const SplitRequest& request) const;
+  std::optional<kv::Error> CheckPrepareMerge(const MergeRequest& request) const;
+  void ApplyPrepareMerge(const raft::Entry& entry,
+                         const command::PrepareMergeOp& op, PeerOutput& out);
+  void ApplyCommitMerge(const raft::Entry& entry,
+                        const command::CommitMergeOp& op, PeerOutput& out);
+  void ApplyRollbackMerge(const raft::Entry& entry,
+                          const command::RollbackMergeOp& op, PeerOutput& out);
+  // The error a frozen source answers with.
+  kv::Error MergingError() const;
   kv::Error EpochError() const;
   // Updates region_ for a committed change described by `context`.
   void ChangeMeta(raft::ConfChangeType type, const meta::Peer& peer);
@@ -315,6 +383,8 @@ class Peer {
   // before raft_log_gc_entries_max.
   bool snapshot_due_ = false;
   uint64_t last_split_check_tick_ = 0;
+  // Set by an applied prepare, cleared by an applied rollback.
+  std::optional<MergeState> merging_;
   std::optional<raft::SnapshotMetadata> local_snapshot_;
   std::string local_snapshot_data_;
 };

@@ -148,6 +148,33 @@ absl::Status RegionCatalog::Insert(const meta::Region& region) {
   return absl::OkStatus();
 }
 
+absl::Status RegionCatalog::InsertRemoved(const meta::Region& region,
+                                          meta::RegionState state) {
+  RS_CHECK(!notifying_) << "a region hook called back into the catalog";
+  if (state != meta::REGION_STATE_REMOVING &&
+      state != meta::REGION_STATE_TOMBSTONE) {
+    return absl::InvalidArgumentError(absl::StrCat("region ", region.id(), ": ",
+                                                   RegionStateName(state),
+                                                   " is not a removed state"));
+  }
+  if (absl::Status valid = ValidateMeta(region); !valid.ok()) return valid;
+  if (auto it = regions_.find(region.id()); it != regions_.end()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("region ", region.id(), " is already in the catalog (",
+                     RegionStateName(it->second.state), ")"));
+  }
+  if (regions_.size() >= config_.regions_max) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "region catalog holds regions_max=", config_.regions_max,
+        " regions (tombstones included); cannot insert region ", region.id()));
+  }
+  RegionRecord& record = regions_[region.id()];
+  record.region = region;
+  record.state = state;
+  NotifyUpdate(record);
+  return absl::OkStatus();
+}
+
 absl::Status RegionCatalog::Transition(uint64_t region_id,
                                        meta::RegionState to) {
   RS_CHECK(!notifying_) << "a region hook called back into the catalog";
@@ -311,6 +338,27 @@ void RegionCatalog::CheckInvariants() const {
   RS_CHECK(metrics_.Snapshot() == CountByState())
       << "metrics " << metrics_.ToString() << " vs. catalog "
       << RegionMetricsToString(CountByState());
+}
+
+std::vector<uint64_t> RegionCatalog::Overlaps(
+    const meta::Region& region) const {
+  std::vector<uint64_t> ids;
+  const std::string& start = region.start_key();
+  const std::string& end = region.end_key();
+  auto it = by_start_.upper_bound(start);
+  if (it != by_start_.begin()) {
+    const auto previous = std::prev(it);
+    const std::string& previous_end =
+        regions_.at(previous->second).region.end_key();
+    if (previous_end.empty() || previous_end > start) {
+      ids.push_back(previous->second);
+    }
+  }
+  for (; it != by_start_.end() && (end.empty() || it->first < end); ++it) {
+    ids.push_back(it->second);
+  }
+  std::erase(ids, region.id());
+  return ids;
 }
 
 std::optional<uint64_t> RegionCatalog::FindOverlap(

@@ -87,6 +87,13 @@ class RegionCatalog {
   // kResourceExhausted: the catalog already holds regions_max regions.
   absl::Status Insert(const meta::Region& region);
 
+  // Restores a region that is gone from this store (state Removing or
+  // Tombstone, as the manifest recorded it) without routing its range,
+  // which may belong to another region by now (a merge took it in). Errors
+  // as for Insert, except overlaps; kInvalidArgument for another state.
+  absl::Status InsertRemoved(const meta::Region& region,
+                             meta::RegionState state);
+
   // Moves region_id to state `to` (region_state.h); leaving New/Running
   // removes it from routing. Errors: kNotFound for an unknown id;
   // kFailedPrecondition for an invalid transition.
@@ -110,6 +117,9 @@ class RegionCatalog {
   absl::Status NotifyPeerStart(uint64_t region_id);
   absl::Status NotifyPeerStop(uint64_t region_id);
 
+  // The ids of the routed regions other than region.id() whose ranges
+  // overlap region's range, ascending by start key.
+  std::vector<uint64_t> Overlaps(const meta::Region& region) const;
   // The routed region whose range holds `key` (a copy), if any.
   std::optional<meta::Region> FindByKey(std::string_view key) const;
   // A copy of region_id's meta and state; kNotFound for an unknown id.

@@ -61,6 +61,22 @@ TEST_F(RegionCatalogTest, InsertStartsNewAndRoutes) {
   EXPECT_EQ(catalog_.Get(2).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(RegionCatalogTest, InsertRemovedRestoresAGoneRegionWithoutRouting) {
+  // A region merged into another: its tombstone's range is the other's now.
+  ASSERT_TRUE(catalog_.Insert(MakeRegion(1, "", "", 3)).ok());
+  ASSERT_TRUE(
+      catalog_.InsertRemoved(MakeRegion(2, "m", "", 2), kTombstone).ok());
+  EXPECT_EQ(catalog_.Get(2)->state, kTombstone);
+  EXPECT_EQ(Route("q"), 1u);
+  EXPECT_EQ(catalog_.CountByState().region_tombstone, 1u);
+  EXPECT_EQ(catalog_.Insert(MakeRegion(2, "m", "")).code(),
+            absl::StatusCode::kFailedPrecondition);  // never recreated
+  EXPECT_EQ(catalog_.InsertRemoved(MakeRegion(3, "a", "b"), kRunning).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_.InsertRemoved(MakeRegion(2, "m", ""), kRemoving).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
 TEST_F(RegionCatalogTest, RoutingAtRangeBoundaries) {
   ASSERT_TRUE(catalog_.Insert(MakeRegion(1, "", "b")).ok());
   ASSERT_TRUE(catalog_.Insert(MakeRegion(2, "b", "d")).ok());

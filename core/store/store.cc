@@ -106,6 +106,16 @@ absl::Status Store::Load(StoreRecovery recovery) {
       return s;
     }
   }
+  for (const RegionRecord& record : catalog_.RegionSnapshot()) {
+    for (uint64_t id : record.region.merged_region_ids()) {
+      merged_away_ids_.insert(id);
+    }
+  }
+  // A target whose recovered state (a snapshot past its merge) lists a
+  // source still here: a crash came before the source's destruction.
+  for (const auto& [id, peer] : peers_) {
+    if (DestroyMergedAway(peer->region())) meta_deferred_.insert(id);
+  }
   if (!recovery.groups.empty()) {
     return absl::DataLossError(absl::StrCat(
         "the WAL holds raft state for region ", recovery.groups.begin()->first,
@@ -118,6 +128,21 @@ absl::Status Store::Load(StoreRecovery recovery) {
 absl::Status Store::LoadRegion(const meta::Region& region,
                                meta::RegionState state,
                                StoreRecovery& recovery) {
+  if (state == meta::REGION_STATE_REMOVING ||
+      state == meta::REGION_STATE_TOMBSTONE) {
+    // Its peer was destroyed (its range may belong to a region that merged
+    // it by now); a crash may have come before the WAL recorded that:
+    // record it again.
+    if (absl::Status s = catalog_.InsertRemoved(region, state); !s.ok()) {
+      return Corrupt(region.id(), s);
+    }
+    if (auto it = recovery.groups.find(region.id());
+        it != recovery.groups.end()) {
+      groups_to_remove_.push_back(region.id());
+      recovery.groups.erase(it);
+    }
+    return absl::OkStatus();
+  }
   if (absl::Status s = catalog_.Insert(region); !s.ok()) {
     return Corrupt(region.id(), s);
   }
@@ -129,22 +154,10 @@ absl::Status Store::LoadRegion(const meta::Region& region,
     }
   }
   storage::WalGroupState group;
-  bool has_group = false;
   if (auto it = recovery.groups.find(region.id());
       it != recovery.groups.end()) {
     group = std::move(it->second);
-    has_group = true;
     recovery.groups.erase(it);
-  }
-  if (state == meta::REGION_STATE_REMOVING ||
-      state == meta::REGION_STATE_TOMBSTONE) {
-    // Its peer was destroyed; a crash may have come before the WAL
-    // recorded that: record it again.
-    if (has_group) groups_to_remove_.push_back(region.id());
-    if (absl::Status s = catalog_.Transition(region.id(), state); !s.ok()) {
-      return Corrupt(region.id(), s);
-    }
-    return absl::OkStatus();
   }
   if (state != meta::REGION_STATE_NEW && state != meta::REGION_STATE_RUNNING) {
     return Corrupt(region.id(), absl::InvalidArgumentError(absl::StrCat(
@@ -200,7 +213,7 @@ Peer* Store::FindPeer(uint64_t region_id) const {
 
 PeerOutput Store::Output() {
   return PeerOutput{&outbox_,       &replies_, &stats_.peers, &admin_replies_,
-                    &meta_changed_, &removed_, &splits_};
+                    &meta_changed_, &removed_, &splits_,      &merges_};
 }
 
 void Store::StartSplitRegions() {
@@ -329,11 +342,24 @@ Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
 }
 
 void Store::ProcessMetaChanges() {
+  meta_changed_.insert(meta_changed_.end(), meta_deferred_.begin(),
+                       meta_deferred_.end());
+  meta_deferred_.clear();
+  // merges_ only counts here: the target's meta lists the source, which
+  // DestroyMergedAway finds below.
+  merges_.clear();
   for (uint64_t region_id : meta_changed_) {
     Peer* peer = FindPeer(region_id);
     if (peer == nullptr) continue;
     absl::StatusOr<RegionRecord> record = catalog_.Get(region_id);
     RS_CHECK(record.ok());
+    // A merge (applied, or in an installed snapshot): the source's replica
+    // here goes first, then the target's wider range enters the catalog
+    // and the manifest, in one edit with the source's Tombstone.
+    if (DestroyMergedAway(peer->region())) {
+      meta_deferred_.insert(region_id);
+      continue;
+    }
     if (absl::Status s = catalog_.Update(peer->region()); !s.ok()) {
       ++stats_.meta_updates_refused;
       continue;
@@ -346,6 +372,63 @@ void Store::ProcessMetaChanges() {
   MarkRunning();
   for (uint64_t region_id : removed_) destroy_pending_.insert(region_id);
   removed_.clear();
+}
+
+bool Store::DestroyMergedAway(const meta::Region& region) {
+  bool queued = false;
+  for (uint64_t source_id : region.merged_region_ids()) {
+    merged_away_ids_.insert(source_id);
+    if (FindPeer(source_id) == nullptr) continue;
+    if (destroy_pending_.insert(source_id).second) {
+      ++stats_.merged_away_destroyed;
+    }
+    queued = true;
+  }
+  return queued;
+}
+
+bool Store::MergedAwayHere(const meta::Region& region) const {
+  for (const auto& [id, peer] : peers_) {
+    if (MergedAway(peer->region(), region.id())) return true;
+  }
+  return false;
+}
+
+void Store::ScheduleMerges() {
+  for (auto& [id, peer] : peers_) {
+    const std::optional<MergeState>& merge = peer->merge_state();
+    if (!merge.has_value() || destroy_pending_.contains(id)) continue;
+    Peer* target = FindPeer(merge->target.id());
+    std::optional<meta::Region> seen;
+    if (target != nullptr && target->initialized()) {
+      seen = target->region();
+    } else if (absl::StatusOr<RegionRecord> record =
+                   catalog_.Get(merge->target.id());
+               target == nullptr && record.ok() &&
+               record->state == meta::REGION_STATE_TOMBSTONE) {
+      seen = record->region;  // its last meta here
+    }
+    if (!seen.has_value()) continue;
+    MergeDecision decision = DecideMerge(*merge, id, *seen);
+    if (target == nullptr && !MergedAway(*seen, id) && MergedAwayHere(*seen)) {
+      // The target was itself merged into another region: frozen for good
+      // at its own prepare, without this source in it, so it never takes
+      // this source in.
+      decision = MergeDecision::kRollBack;
+    }
+    switch (decision) {
+      case MergeDecision::kCommit:
+        if (target != nullptr && target->ProposeCommitMerge(*peer)) {
+          ++stats_.merge_commits_proposed;
+        }
+        break;
+      case MergeDecision::kRollBack:
+        if (peer->ProposeRollbackMerge()) ++stats_.merge_rollbacks_proposed;
+        break;
+      case MergeDecision::kWait:
+        break;
+    }
+  }
 }
 
 void Store::DestroyPeers() {
@@ -373,6 +456,7 @@ void Store::DestroyPeers() {
 
 void Store::Tick() {
   ++stats_.ticks;
+  if (stats_.ticks % config_.merge_check_ticks == 0) ScheduleMerges();
   for (auto& [id, peer] : peers_) {
     peer->Tick();
     // Checked on the tick (it is throttled by ticks anyway), not on every
@@ -429,8 +513,25 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       ++stats_.messages_refused;
       continue;
     }
+    if (peer == nullptr && merged_away_ids_.contains(message.region_id())) {
+      TellMergedAway(message);
+      continue;
+    }
     if (peer == nullptr) peer = MaybeCreatePeer(message);
     if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
+      ++stats_.messages_refused;
+      continue;
+    }
+    if (message.to_peer().id() != peer->peer_id() &&
+        message.region_epoch().conf_version() >
+            peer->region().epoch().conf_version() &&
+        SenderKnown(*peer, message)) {
+      // A newer membership put another peer of the region on this store:
+      // ours was removed and never heard of it (a learner or a replica cut
+      // off sends nothing that would draw a tombstone). It goes; the
+      // leader's next message creates the new one.
+      ++stats_.tombstones_received;
+      destroy_pending_.insert(peer->region_id());
       ++stats_.messages_refused;
       continue;
     }
@@ -466,7 +567,48 @@ void Store::TellTombstone(const Peer& peer, const RaftMessage& message) {
   }
 }
 
+bool Store::SenderKnown(const Peer& peer, const RaftMessage& message) {
+  if (!peer.initialized()) return true;  // a placeholder meta knows no one
+  for (const meta::Peer& member : peer.region().peers()) {
+    if (member.id() == message.from_peer().id()) return true;
+  }
+  return false;
+}
+
+void Store::TellMergedAway(const RaftMessage& message) {
+  ++stats_.messages_refused;
+  if (message.is_tombstone() || message.from_peer().store_id() == 0 ||
+      message.to_peer().store_id() != config_.store_id) {
+    return;
+  }
+  ++stats_.merged_away_told;
+  RaftMessage reply;
+  reply.set_region_id(message.region_id());
+  reply.set_is_tombstone(true);
+  reply.set_merged_away(true);
+  *reply.mutable_from_peer() = message.to_peer();
+  *reply.mutable_to_peer() = message.from_peer();
+  if (!outbox_.Add(message.from_peer().store_id(), std::move(reply))) {
+    ++stats_.peers.messages_dropped;
+  }
+}
+
 void Store::HandleTombstone(const Peer* peer, const RaftMessage& message) {
+  if (peer != nullptr && message.merged_away() &&
+      peer->peer_id() == message.to_peer().id()) {
+    // Trusted from a member of the region as we know it: its store holds
+    // the target that took the region in.
+    for (const meta::Peer& member : peer->region().peers()) {
+      if (member.id() == message.from_peer().id()) {
+        ++stats_.tombstones_received;
+        merged_away_ids_.insert(peer->region_id());
+        destroy_pending_.insert(peer->region_id());
+        return;
+      }
+    }
+    ++stats_.messages_refused;
+    return;
+  }
   if (peer == nullptr || peer->peer_id() != message.to_peer().id() ||
       message.region_epoch().conf_version() <=
           peer->region().epoch().conf_version()) {
@@ -627,6 +769,14 @@ void Store::SubmitAdmin(uint64_t reply_to, const AdminRequest& request) {
     peer->ProposeChangePeer(reply_to, request, out);
   } else if (request.has_transfer_leader()) {
     peer->TransferLeader(reply_to, request, out);
+  } else if (request.has_merge()) {
+    ++stats_.merges_requested;
+    if (std::optional<kv::Error> error = CheckMerge(*peer, request)) {
+      *response.mutable_error() = *std::move(error);
+      admin_replies_.push_back(AdminReply{reply_to, std::move(response)});
+      return;
+    }
+    peer->ProposePrepareMerge(reply_to, request, out);
   } else if (catalog_.Get(request.split().new_region_id()).ok()) {
     response.mutable_error()->set_message(
         absl::StrCat("split: region ", request.split().new_region_id(),
@@ -635,6 +785,53 @@ void Store::SubmitAdmin(uint64_t reply_to, const AdminRequest& request) {
   } else {
     peer->ProposeSplit(reply_to, request, out);
   }
+}
+
+std::optional<kv::Error> Store::CheckMerge(const Peer& source,
+                                           const AdminRequest& request) const {
+  const meta::Region& target = request.merge().target();
+  kv::Error error;
+  absl::StatusOr<RegionRecord> here = catalog_.Get(target.id());
+  if (!here.ok() || !OwnsRange(here->state)) {
+    error = RegionNotFoundError(target.id());
+    error.set_message(absl::StrCat("merge: target region ", target.id(),
+                                   " has no live replica on this store"));
+    return error;
+  }
+  const meta::RegionEpoch& known = here->region.epoch();
+  if (const Peer* local = FindPeer(target.id());
+      local != nullptr && local->merge_state().has_value()) {
+    return ServerBusyError(absl::StrCat("merge: target region ", target.id(),
+                                        " is itself merging into region ",
+                                        local->merge_state()->target.id()),
+                           config_.busy_backoff_ms);
+  }
+  if (known.version() > target.epoch().version() ||
+      known.conf_version() > target.epoch().conf_version()) {
+    error.set_message("merge: the target's epoch is stale");
+    *error.mutable_epoch_not_match()->add_current_regions() = here->region;
+    return error;
+  }
+  // Voters on the same stores, no learners: every store with a replica of
+  // the target then holds one of the source, which the target's commit
+  // replaces.
+  auto stores = [](const meta::Region& region, bool* learners) {
+    absl::btree_set<uint64_t> ids;
+    for (const meta::Peer& p : region.peers()) {
+      ids.insert(p.store_id());
+      if (p.role() == meta::PEER_ROLE_LEARNER) *learners = true;
+    }
+    return ids;
+  };
+  bool learners = false;
+  if (stores(source.region(), &learners) != stores(target, &learners) ||
+      learners) {
+    error.set_message(absl::StrCat(
+        "merge: regions ", source.region_id(), " and ", target.id(),
+        " must have their voters on the same stores and no learners"));
+    return error;
+  }
+  return std::nullopt;
 }
 
 void Store::CollectReadies() {

@@ -110,6 +110,11 @@ struct StoreStats {
   uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused
   uint64_t regions_split = 0;         // new regions started by a split
   uint64_t split_suggestions = 0;
+  uint64_t merges_requested = 0;
+  uint64_t merge_commits_proposed = 0;
+  uint64_t merge_rollbacks_proposed = 0;
+  uint64_t merged_away_destroyed = 0;  // replicas of merged-away regions
+  uint64_t merged_away_told = 0;       // stale replicas told so
   StoreCounters peers;
 };
 
@@ -206,6 +211,12 @@ class Store {
   static bool IsRemovedSender(const Peer& peer, const RaftMessage& message);
   void TellTombstone(const Peer& peer, const RaftMessage& message);
   void HandleTombstone(const Peer* peer, const RaftMessage& message);
+  // A message for a region this store knows was merged away: the sender's
+  // replica is dead too, and is told so.
+  void TellMergedAway(const RaftMessage& message);
+  // Whether `message`'s sender is a member of the region as `peer` knows it
+  // (any sender, for an uninitialized peer whose meta is a placeholder).
+  static bool SenderKnown(const Peer& peer, const RaftMessage& message);
   // Brings the catalog and the manifest edit up to date with the peers'
   // meta changes, and queues removed peers for destruction.
   void ProcessMetaChanges();
@@ -213,6 +224,18 @@ class Store {
   // removed). Only while no write is in flight.
   void DestroyPeers();
   void PutManifestRecord(const meta::Region& region, meta::RegionState state);
+  // Merges: the frozen sources here whose target's replica here leads (the
+  // commit) or moved on (the source's rollback, from its leader). Every
+  // merge_check_ticks.
+  void ScheduleMerges();
+  // Queues for destruction every replica here of a region that `region`'s
+  // meta records as merged into it. Returns whether it queued any.
+  bool DestroyMergedAway(const meta::Region& region);
+  // Whether a live region here records `region` as merged into it.
+  bool MergedAwayHere(const meta::Region& region) const;
+  // Store-level checks of a merge request (placement, the target here).
+  std::optional<kv::Error> CheckMerge(const Peer& source,
+                                      const AdminRequest& request) const;
   // Starts the new regions of the splits the peers applied.
   void StartSplitRegions();
   // New regions whose snapshot became durable: Running now.
@@ -244,6 +267,12 @@ class Store {
   std::vector<uint64_t> meta_changed_;
   std::vector<uint64_t> removed_;
   std::vector<SplitResult> splits_;
+  std::vector<MergeResult> merges_;
+  // Regions whose new meta waits for the replicas it merged away to be
+  // destroyed (the catalog refuses overlapping ranges).
+  absl::btree_set<uint64_t> meta_deferred_;
+  // Regions some region here (live or tombstone) records as merged into it.
+  absl::btree_set<uint64_t> merged_away_ids_;
   absl::btree_set<uint64_t> destroy_pending_;
   // Regions that applied a split in the current round (no log-GC snapshot
   // in the same write as their new region's bootstrap snapshot).

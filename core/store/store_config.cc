@@ -1,5 +1,6 @@
 #include "core/store/store_config.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,12 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
 }
 
 }  // namespace
+
+uint64_t StoreConfig::CommandBytesMax() const {
+  return std::max<uint64_t>(
+      kv.CommandBytesMax(),
+      merge_source_bytes_max + kMergeCommandOverheadBytes);
+}
 
 absl::Status StoreConfig::Validate() const {
   if (cluster_id == 0) return Invalid("cluster_id", "must be nonzero");
@@ -56,6 +63,20 @@ absl::Status StoreConfig::Validate() const {
   }
   if (split_check_ticks == 0) {
     return Invalid("split_check_ticks", "must be >= 1");
+  }
+  if (merge_source_bytes_max == 0) {
+    return Invalid("merge_source_bytes_max", "must be >= 1");
+  }
+  if (merge_source_bytes_max + kMergeCommandOverheadBytes >
+      max_uncommitted_entries_bytes) {
+    return Invalid("merge_source_bytes_max",
+                   absl::StrCat("plus ", kMergeCommandOverheadBytes,
+                                " bytes of overhead must fit "
+                                "max_uncommitted_entries_bytes ",
+                                max_uncommitted_entries_bytes));
+  }
+  if (merge_check_ticks == 0) {
+    return Invalid("merge_check_ticks", "must be >= 1");
   }
   if (regions_max == 0) return Invalid("regions_max", "must be >= 1");
   if (region_proposals_max == 0) {

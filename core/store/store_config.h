@@ -61,6 +61,18 @@ struct StoreConfig {
   uint64_t region_split_bytes = uint64_t{96} << 20;
   uint64_t split_check_ticks = 100;
 
+  // Merge: a source region's frozen state (its exported KV image, sessions
+  // included) travels in the target's commit entry, so it is bounded: a
+  // prepare whose source state is larger is refused when it applies. The
+  // commit entry is at most this plus kMergeCommandOverheadBytes, which must
+  // fit max_uncommitted_entries_bytes here and the WAL's
+  // record_payload_bytes_max (4 MiB by default) in the driver. The store on
+  // which a source replica is frozen and the target's replica leads proposes
+  // the commit (or, if the target moved on, the source's rollback) at most
+  // once per merge_check_ticks.
+  uint64_t merge_source_bytes_max = uint64_t{2} << 20;
+  uint64_t merge_check_ticks = 10;
+
   // Regions this store holds, in every state (RegionCatalogConfig).
   size_t regions_max = 65536;
 
@@ -87,6 +99,13 @@ struct StoreConfig {
 
   // The backoff a ServerBusy answer suggests to the client.
   uint64_t busy_backoff_ms = 10;
+
+  // The largest encoded merge commit command (region metas, chunk framing)
+  // beyond its source chunks.
+  static constexpr uint64_t kMergeCommandOverheadBytes = 64 * 1024;
+  // The largest command a region's log may hold: a client write or a merge
+  // commit.
+  uint64_t CommandBytesMax() const;
 
   // OK, or kInvalidArgument naming the first field out of range.
   absl::Status Validate() const;

@@ -1,4 +1,4 @@
-// Random walks over the multi-store harness: puts, reads, splits,
+// Random walks over the multi-store harness: puts, reads, splits, merges,
 // membership changes, leader transfers, crashes and isolations, interleaved
 // from one seed. Operations run one at a time, so the model is exact: every
 // acknowledged put must be read back with its value (a put whose answer was
@@ -124,6 +124,32 @@ struct Walk {
                       reply.has_value() ? reply->ShortDebugString() : "none"));
   }
 
+  // Merges a random region into its neighbour (refused unless their voters
+  // are on the same stores; the merge may complete or roll back later).
+  void Merge() {
+    const std::vector<uint64_t> regions = harness->RegionIds();
+    const uint64_t source = regions[rng.Uniform(regions.size())];
+    const uint64_t leader = harness->LeaderStore(source);
+    if (leader == 0) return;
+    const RegionCatalog& catalog = harness->store(leader)->catalog();
+    const absl::StatusOr<RegionRecord> record = catalog.Get(source);
+    if (!record.ok()) return;
+    std::optional<meta::Region> target;
+    if (rng.Chance(1, 2) && !record->region.end_key().empty()) {
+      target = catalog.FindByKey(record->region.end_key());
+    } else if (!record->region.start_key().empty()) {
+      std::string before = record->region.start_key();
+      before.pop_back();  // a key just below the start (keys are k###)
+      target = catalog.FindByKey(before);
+    }
+    if (!target.has_value()) return;
+    AdminRequest request;
+    request.set_region_id(source);
+    *request.mutable_merge()->mutable_target() = *target;
+    Admin(request);
+    ++merges_requested;
+  }
+
   void ChangePeer() {
     const std::vector<uint64_t> regions = harness->RegionIds();
     const uint64_t region = regions[rng.Uniform(regions.size())];
@@ -195,10 +221,11 @@ struct Walk {
   void Fault() {
     const uint64_t s = 1 + rng.Uniform(kStores);
     if (rng.Chance(1, 2)) {
-      Note(absl::StrCat("crash ", s));
+      Note(absl::StrCat("crash ", s, Describe(1), Describe(2)));
       harness->Crash(s);
       for (int i = 0; i < 5; ++i) harness->Tick();
-      EXPECT_TRUE(harness->Start(s).ok());
+      const absl::Status started = harness->Start(s);
+      EXPECT_TRUE(started.ok()) << started;
     } else {
       Note(absl::StrCat("isolate ", s));
       harness->Isolate(s, true);
@@ -211,9 +238,10 @@ struct Walk {
     const uint64_t roll = rng.Uniform(100);
     if (roll < 50) return Put();
     if (roll < 70) return Check(RandomKey());
-    if (roll < 78) return Split();
-    if (roll < 86) return ChangePeer();
-    if (roll < 92) return Transfer();
+    if (roll < 75) return Split();
+    if (roll < 81) return Merge();
+    if (roll < 87) return ChangePeer();
+    if (roll < 93) return Transfer();
     return Fault();
   }
 
@@ -241,7 +269,31 @@ struct Walk {
 
   // Every replica of every region agrees once all is healed and quiet.
   void CheckConverged() {
-    ASSERT_TRUE(harness->WaitForLeaders(3000));
+    if (!harness->WaitForLeaders(3000)) {
+      std::string out;
+      for (uint64_t region : harness->RegionIds()) {
+        if (harness->LeaderStore(region) == 0) {
+          absl::StrAppend(&out, "\nregion ", region, ":", Describe(region));
+          for (uint64_t s = 1; s <= kStores; ++s) {
+            for (const PeerStatus& p : harness->store(s)->PeerStatuses()) {
+              absl::StrAppend(&out, "\n s", s, " r", p.region_id, " ",
+                              harness->store(s)->catalog().Get(p.region_id)->region.ShortDebugString());
+            }
+          }
+        }
+      }
+      FAIL() << "regions without a leader:" << out;
+    }
+    // No source stays frozen: every merge commits or rolls back.
+    auto none_frozen = [&] {
+      for (uint64_t s = 1; s <= kStores; ++s) {
+        for (const PeerStatus& peer : harness->store(s)->PeerStatuses()) {
+          if (peer.merging_into != 0) return false;
+        }
+      }
+      return true;
+    };
+    harness->RunUntil(none_frozen, 2000);
     for (uint64_t region : harness->RegionIds()) {
       ASSERT_TRUE(harness->RunUntil(
           [&] {
@@ -265,6 +317,16 @@ struct Walk {
           << "region " << region << " did not converge: " << Describe(region);
     }
     for (const auto& [key, values] : model) Check(key);
+    for (uint64_t s = 1; s <= kStores; ++s) {
+      for (const PeerStatus& peer : harness->store(s)->PeerStatuses()) {
+        EXPECT_EQ(peer.merging_into, 0U)
+            << "store " << s << " region " << peer.region_id
+            << " is still frozen: " << Describe(peer.region_id)
+            << "\n target:" << Describe(peer.merging_into) << " proposed "
+            << harness->store(s)->stats().merge_commits_proposed << " refused "
+            << harness->store(s)->stats().peers.merge_commits_refused;
+      }
+    }
     uint64_t readded = 0;
     for (uint64_t s = 1; s <= kStores; ++s) {
       readded += harness->store(s)->stats().peers_readded;
@@ -278,6 +340,7 @@ struct Walk {
   uint64_t writes = 0;
   uint64_t client = 100000;
   uint64_t peers_added = 0;
+  uint64_t merges_requested = 0;
 };
 
 class StoreRandomTest : public ::testing::TestWithParam<uint64_t> {};
@@ -287,6 +350,33 @@ TEST_P(StoreRandomTest, AcknowledgedWritesSurviveAndReplicasConverge) {
   ASSERT_TRUE(walk.harness->WaitForLeaders());
   for (int i = 0; i < 150 && !::testing::Test::HasFailure(); ++i) walk.Step();
   walk.CheckConverged();
+}
+
+// Soak: STORE_WALK_SEEDS=A..B [STORE_WALK_STEPS=N] runs those seeds (used
+// by tools/soak.sh); skipped otherwise.
+TEST(StoreRandomSoak, SeedRangeFromTheEnvironment) {
+  const char* range = std::getenv("STORE_WALK_SEEDS");
+  if (range == nullptr) GTEST_SKIP() << "STORE_WALK_SEEDS not set";
+  uint64_t first = 0;
+  uint64_t last = 0;
+  ASSERT_EQ(std::sscanf(range, "%lu..%lu", &first, &last), 2)
+      << "STORE_WALK_SEEDS must look like 1..400, not " << range;
+  const char* steps_env = std::getenv("STORE_WALK_STEPS");
+  const int steps = steps_env == nullptr ? 150 : std::atoi(steps_env);
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    Walk walk(seed);
+    ASSERT_TRUE(walk.harness->WaitForLeaders());
+    for (int i = 0; i < steps && !::testing::Test::HasFailure(); ++i) {
+      walk.Step();
+    }
+    walk.CheckConverged();
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "seed " << seed << " failed; replay with "
+                    << "STORE_WALK_SEEDS=" << seed << ".." << seed;
+      return;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, StoreRandomTest,

@@ -944,6 +944,205 @@ TEST_F(StoreTest, CrashBetweenManifestAndWalDuringASplitLosesNothing) {
 // Found by review: a split proposed by a leader that is then cut off is
 // overwritten by the next leader's entries; its caller is told it did not
 // apply.
+// Merges `source` into `target` with the target's meta as the source
+// leader's store knows it.
+std::optional<AdminResponse> MergeInto(StoreHarness& harness, uint64_t source,
+                                       uint64_t target) {
+  const uint64_t leader = harness.LeaderStore(source);
+  if (leader == 0) return std::nullopt;
+  AdminRequest request;
+  request.set_region_id(source);
+  *request.mutable_merge()->mutable_target() =
+      harness.store(leader)->catalog().Get(target)->region;
+  return harness.CallAdmin(request);
+}
+
+// Whether every live store holds `source` as a Tombstone and routes
+// `target` over `start`..`end`.
+bool MergedEverywhere(const StoreHarness& harness, int stores, uint64_t source,
+                      uint64_t target, const std::string& start,
+                      const std::string& end) {
+  for (int s = 1; s <= stores; ++s) {
+    const Store* store = harness.store(static_cast<uint64_t>(s));
+    if (store == nullptr) continue;
+    absl::StatusOr<RegionRecord> gone = store->catalog().Get(source);
+    absl::StatusOr<RegionRecord> grown = store->catalog().Get(target);
+    if (!gone.ok() || gone->state != meta::REGION_STATE_TOMBSTONE ||
+        !grown.ok() || grown->region.start_key() != start ||
+        grown->region.end_key() != end ||
+        store->GetPeerStatus(source).has_value()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(StoreTest, MergeTakesInTheSourceAndTombstonesIt) {
+  StartAll(3, 1, TestConfig());
+  ASSERT_FALSE(harness_->CallAdmin(SplitAt(1, "m", 2, 3))->has_error());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  for (const char* key : {"a", "c", "m", "q", "z"}) MustPut(key, key);
+  const uint64_t target_version =
+      harness_->store(1)->catalog().Get(1)->region.epoch().version();
+  std::optional<AdminResponse> merge = MergeInto(*harness_, 2, 1);
+  ASSERT_TRUE(merge.has_value());
+  ASSERT_FALSE(merge->has_error()) << merge->ShortDebugString();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return MergedEverywhere(*harness_, 3, 2, 1, "", ""); }, 500));
+  for (const char* key : {"a", "c", "m", "q", "z"}) {
+    EXPECT_EQ(MustGet(key), key) << key;
+  }
+  const kv::KvResponse served = MustCall(GetRequest("q"));
+  EXPECT_EQ(served.get().header().region().id(), 1U);
+  EXPECT_GT(served.get().header().region().epoch().version(), target_version);
+  ASSERT_EQ(served.get().header().region().merged_region_ids_size(), 1);
+  MustPut("r", "after the merge");
+  EXPECT_EQ(MustGet("r"), "after the merge");
+  // Every replica took in the same data.
+  harness_->RunUntil([] { return false; }, 20);
+  const uint64_t digest = harness_->store(1)->GetPeerStatus(1)->kv_digest;
+  for (uint64_t s = 2; s <= 3; ++s) {
+    EXPECT_EQ(harness_->store(s)->GetPeerStatus(1)->kv_digest, digest);
+    EXPECT_EQ(harness_->store(s)->stats().merged_away_destroyed, 1U);
+  }
+  // A request still naming the source is told it is gone.
+  kv::KvRequest stale = GetRequest("q");
+  stale.mutable_get()->mutable_header()->set_region_id(2);
+  const uint64_t token = harness_->Submit(harness_->LeaderStore(1), stale);
+  harness_->Pump();
+  std::optional<kv::KvResponse> reply = harness_->TakeReply(token);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(ErrorOf(*reply).has_region_not_found());
+  // Merging a region that is gone, or into itself, is refused.
+  EXPECT_FALSE(MergeInto(*harness_, 2, 1).has_value());
+}
+
+TEST_F(StoreTest, MergeThenCrashRecoversTheMergedRegion) {
+  StartAll(3, 2, TestConfig());
+  const std::string left = KeyIn(1, 2, "x");
+  const std::string right = KeyIn(2, 2, "y");
+  MustPut(left, "l");
+  MustPut(KeyIn(1, 2, "kept"), "from the source");
+  MustPut(right, "r");
+  ASSERT_FALSE(MergeInto(*harness_, 1, 2)->has_error());
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return MergedEverywhere(*harness_, 3, 1, 2, "", ""); }, 500));
+  MustPut(left, "l2");
+  for (uint64_t s = 1; s <= 3; ++s) {
+    harness_->Crash(s);
+    ASSERT_TRUE(harness_->Start(s).ok()) << "store " << s;
+    ASSERT_TRUE(harness_->WaitForLeaders());
+  }
+  EXPECT_EQ(MustGet(left), "l2");
+  EXPECT_EQ(MustGet(right), "r");
+  EXPECT_EQ(MustGet(KeyIn(1, 2, "kept")), "from the source");
+  EXPECT_TRUE(MergedEverywhere(*harness_, 3, 1, 2, "", ""));
+}
+
+TEST_F(StoreTest, MergeDuringAPartitionCompletesOnTheCutOffStoreAfterHealing) {
+  StartAll(3, 2, TestConfig());
+  const std::string left = KeyIn(1, 2, "x");
+  const std::string right = KeyIn(2, 2, "y");
+  MustPut(left, "l");
+  MustPut(right, "r");
+  MustPut(KeyIn(2, 2, "kept"), "from the source");
+  // A store that leads neither region is cut off before the merge.
+  uint64_t cut = 0;
+  for (uint64_t s = 1; s <= 3 && cut == 0; ++s) {
+    if (harness_->LeaderStore(1) != s && harness_->LeaderStore(2) != s) cut = s;
+  }
+  if (cut == 0) cut = FollowerStore(1);
+  harness_->Isolate(cut, true);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  std::optional<AdminResponse> merge = MergeInto(*harness_, 2, 1);
+  ASSERT_TRUE(merge.has_value());
+  ASSERT_FALSE(merge->has_error()) << merge->ShortDebugString();
+  auto merged_on_majority = [&] {
+    for (uint64_t s = 1; s <= 3; ++s) {
+      if (s == cut) continue;
+      if (harness_->store(s)->GetPeerStatus(2).has_value()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(harness_->RunUntil(merged_on_majority, 500));
+  MustPut(right, "r2");  // served by the target now
+  // The cut-off store still has both replicas, the source unmerged.
+  EXPECT_TRUE(harness_->store(cut)->GetPeerStatus(2).has_value());
+  harness_->Isolate(cut, false);
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return MergedEverywhere(*harness_, 3, 2, 1, "", ""); }, 1000));
+  EXPECT_EQ(MustGet(right), "r2");
+  EXPECT_EQ(MustGet(left), "l");
+  EXPECT_EQ(MustGet(KeyIn(2, 2, "kept")), "from the source");
+  harness_->RunUntil([] { return false; }, 30);
+  const uint64_t digest = harness_->store(1)->GetPeerStatus(1)->kv_digest;
+  for (uint64_t s = 2; s <= 3; ++s) {
+    EXPECT_EQ(harness_->store(s)->GetPeerStatus(1)->kv_digest, digest)
+        << "store " << s;
+  }
+}
+
+TEST_F(StoreTest, MergeRollsBackWhenTheTargetMovesOnFirst) {
+  StoreConfig config = TestConfig();
+  config.merge_check_ticks = 200;  // the split below comes before a check
+  StartAll(3, 2, config);
+  const std::string left = KeyIn(1, 2, "x");
+  const std::string right = KeyIn(2, 2, "y");
+  MustPut(right, "r");
+  const uint64_t source_version =
+      harness_->store(1)->catalog().Get(2)->region.epoch().version();
+  ASSERT_FALSE(MergeInto(*harness_, 2, 1)->has_error());
+  // Frozen: its leader answers ServerBusy and applies nothing.
+  {
+    kv::KvRequest put = PutRequest(right, "frozen", ++client_, 1);
+    const uint64_t token = harness_->Submit(harness_->LeaderStore(2), put);
+    harness_->Pump();
+    std::optional<kv::KvResponse> reply = harness_->TakeReply(token);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_TRUE(ErrorOf(*reply).has_server_busy()) << reply->ShortDebugString();
+  }
+  // The target splits before any commit: its epoch passes the one the
+  // prepare named, so the merge can never commit and is rolled back.
+  ASSERT_FALSE(
+      harness_->CallAdmin(SplitAt(1, KeyIn(1, 2, "m"), 7, 3))->has_error());
+  auto serving = [&] {
+    const Store* store = harness_->store(harness_->LeaderStore(2));
+    return store != nullptr && store->GetPeerStatus(2).has_value() &&
+           store->stats().peers.merges_rolled_back > 0;
+  };
+  ASSERT_TRUE(harness_->RunUntil(serving, 1000));
+  MustPut(right, "after the rollback");
+  EXPECT_EQ(MustGet(right), "after the rollback");
+  EXPECT_EQ(harness_->store(1)->catalog().Get(2)->region.epoch().version(),
+            source_version + 2);
+  for (uint64_t s = 1; s <= 3; ++s) {
+    EXPECT_EQ(harness_->store(s)->stats().peers.merges_committed, 0U);
+    EXPECT_EQ(harness_->store(s)->catalog().Get(2)->state,
+              meta::REGION_STATE_RUNNING);
+  }
+}
+
+TEST_F(StoreTest, MergeRequestsAreCheckedBeforeProposing) {
+  StartAll(3, 3, TestConfig());
+  // Not adjacent.
+  std::optional<AdminResponse> far = MergeInto(*harness_, 1, 3);
+  ASSERT_TRUE(far.has_value());
+  EXPECT_NE(far->error().message().find("not adjacent"), std::string::npos)
+      << far->ShortDebugString();
+  // A stale target epoch.
+  ASSERT_FALSE(
+      harness_->CallAdmin(SplitAt(2, KeyIn(2, 3, "m"), 9, 3))->has_error());
+  AdminRequest request;
+  request.set_region_id(1);
+  meta::Region old_target = harness_->store(1)->catalog().Get(2)->region;
+  old_target.mutable_epoch()->set_version(1);
+  *request.mutable_merge()->mutable_target() = old_target;
+  std::optional<AdminResponse> stale = harness_->CallAdmin(request);
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_TRUE(stale->error().has_epoch_not_match())
+      << stale->ShortDebugString();
+}
+
 TEST_F(StoreTest, LostAdminProposalIsAnswered) {
   StartAll(3, 1, TestConfig());
   const uint64_t old_leader = harness_->LeaderStore(1);
