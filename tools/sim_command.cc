@@ -2,6 +2,12 @@
 //
 //   raftstore sim --seed S [--trace FILE] [--history FILE] [--shrink]
 //   raftstore sim --seeds A..B
+//   raftstore sim --store [--regions R] --seed S | --seeds A..B
+//
+// --store runs the store mode (sim/store_cluster.h): whole stores with
+// several regions, splits, membership changes and leader transfers under
+// the same faults and checkers; the other flags mean the same there
+// (--nodes is the store count).
 //
 // One seed prints the seed, its drawn options, and a one-line summary; a
 // failing seed also prints what failed and the exact command that replays
@@ -21,6 +27,7 @@
 #include "sim/cluster.h"
 #include "sim/history/history_json.h"
 #include "sim/runner.h"
+#include "sim/store_runner.h"
 #include "tools/command.h"
 
 ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt,
@@ -53,6 +60,11 @@ ABSL_FLAG(std::optional<uint32_t>, duplicate_per_million, std::nullopt,
 ABSL_FLAG(std::optional<bool>, check_quorum, std::nullopt,
           "sim: CheckQuorum on or off (off also disables lease reads)");
 ABSL_FLAG(bool, no_faults, false, "sim: no faults and no network noise");
+ABSL_FLAG(bool, store, false,
+          "sim: the store mode: whole stores with several regions, admin "
+          "commands and every checker (docs/simulator.md)");
+ABSL_FLAG(std::optional<int>, regions, std::nullopt,
+          "sim --store: the initial region count (1-8)");
 ABSL_FLAG(std::optional<std::string>, faults, std::nullopt,
           "sim: replace the seed's fault schedule "
           "(time_us:kind[:node[:arg]],...; see docs/simulator.md)");
@@ -162,6 +174,80 @@ int RunRange(uint64_t first, uint64_t last,
   return failed.empty() ? kExitOk : kExitProblem;
 }
 
+void PrintStoreFailure(const sim::StoreRunResult& result) {
+  PrintFailure(result.base);
+}
+
+int RunStoreOne(uint64_t seed, sim::StoreSimOverrides overrides) {
+  absl::StatusOr<sim::StoreSimOptions> options =
+      sim::StoreOptionsForSeed(seed, overrides);
+  if (!options.ok()) {
+    std::cerr << "error: " << options.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << "seed " << seed << "\n";
+  std::cout << "options: " << options->Describe() << "\n";
+  const std::vector<sim::FaultEvent> faults =
+      sim::StoreScheduleFor(*options, overrides);
+  const std::string trace_path = absl::GetFlag(FLAGS_trace);
+  const std::string history_path = absl::GetFlag(FLAGS_history);
+  std::string trace;
+  std::vector<sim::Operation> history;
+  const sim::StoreRunResult result = sim::RunStoreSeed(
+      *options, faults, !trace_path.empty(), &trace, &history);
+  std::cout << result.Summary() << "\n";
+  if (!trace_path.empty() && !WriteFile(trace_path, trace)) return kExitUsage;
+  if (!history_path.empty() &&
+      !WriteFile(history_path, sim::HistoryToJsonLines(history))) {
+    return kExitUsage;
+  }
+  if (result.ok()) return kExitOk;
+  PrintStoreFailure(result);
+  std::cout << "replay: " << sim::StoreReplayCommand(seed, overrides) << "\n";
+  if (absl::GetFlag(FLAGS_shrink)) {
+    const sim::ShrinkResult shrunk = sim::ShrinkStoreFaults(*options, faults);
+    overrides.base.faults = shrunk.faults;
+    std::cout << "shrunk: " << faults.size() << " -> " << shrunk.faults.size()
+              << " fault events in " << shrunk.runs << " runs\n";
+    std::cout << "shrunk replay: " << sim::StoreReplayCommand(seed, overrides)
+              << "\n";
+  }
+  return kExitProblem;
+}
+
+int RunStoreRange(uint64_t first, uint64_t last,
+                  const sim::StoreSimOverrides& overrides) {
+  std::vector<uint64_t> failed;
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    absl::StatusOr<sim::StoreSimOptions> options =
+        sim::StoreOptionsForSeed(seed, overrides);
+    if (!options.ok()) {
+      std::cerr << "error: seed " << seed << ": " << options.status().message()
+                << "\n";
+      return kExitUsage;
+    }
+    const sim::StoreRunResult result =
+        sim::RunStoreSeed(*options, sim::StoreScheduleFor(*options, overrides),
+                          /*keep_trace=*/false);
+    std::cout << result.Summary() << std::endl;
+    if (!result.ok()) {
+      PrintStoreFailure(result);
+      std::cout << "  replay: " << sim::StoreReplayCommand(seed, overrides)
+                << "\n";
+      failed.push_back(seed);
+    }
+    if (seed == last) break;  // last may be UINT64_MAX
+  }
+  std::cout << "store seeds " << first << ".." << last << ": "
+            << (last - first + 1 - failed.size()) << " passed, "
+            << failed.size() << " failed";
+  for (size_t i = 0; i < failed.size(); ++i) {
+    std::cout << (i == 0 ? ": " : " ") << failed[i];
+  }
+  std::cout << "\n";
+  return failed.empty() ? kExitOk : kExitProblem;
+}
+
 }  // namespace
 
 int RunSim(const std::vector<std::string>& args) {
@@ -198,7 +284,18 @@ int RunSim(const std::vector<std::string>& args) {
     }
     overrides.faults = *std::move(parsed);
   }
-  if (seed.has_value()) return RunOne(*seed, overrides);
+  const bool store_mode = absl::GetFlag(FLAGS_store);
+  sim::StoreSimOverrides store_overrides;
+  store_overrides.base = overrides;
+  store_overrides.regions = absl::GetFlag(FLAGS_regions);
+  if (store_overrides.regions.has_value() && !store_mode) {
+    std::cerr << "error: --regions needs --store\n";
+    return kExitUsage;
+  }
+  if (seed.has_value()) {
+    return store_mode ? RunStoreOne(*seed, store_overrides)
+                      : RunOne(*seed, overrides);
+  }
   uint64_t first = 0;
   uint64_t last = 0;
   if (!ParseRange(seeds, &first, &last)) {
@@ -211,7 +308,8 @@ int RunSim(const std::vector<std::string>& args) {
               << " seeds; split the range\n";
     return kExitUsage;
   }
-  return RunRange(first, last, overrides);
+  return store_mode ? RunStoreRange(first, last, store_overrides)
+                    : RunRange(first, last, overrides);
 }
 
 }  // namespace raftstore::tools
