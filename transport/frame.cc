@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
 #include "core/storage/crc32c.h"
@@ -195,17 +194,27 @@ void FrameDecoder::Fail(FrameError error, absl::Status status) {
   status_ = std::move(status);
 }
 
+bool FrameDecoder::CheckMagic(std::string_view bytes) {
+  const size_t length = std::min(bytes.size(), kFrameMagic.size());
+  for (size_t i = 0; i < length; ++i) {
+    if (bytes[i] == kFrameMagic[i]) continue;
+    // Names the first wrong byte only, so the message is the same however
+    // the stream was chunked.
+    Fail(FrameError::kBadMagic,
+         absl::InvalidArgumentError(absl::StrCat(
+             At(stream_offset_), "bad magic: byte 0x",
+             absl::Hex(static_cast<unsigned char>(bytes[i]), absl::kZeroPad2),
+             " at offset ", stream_offset_ + i, " (expected \"",
+             std::string(kFrameMagic), "\")")));
+    return false;
+  }
+  return true;
+}
+
 bool FrameDecoder::CheckHeader(std::string_view header,
                                uint64_t* payload_bytes) {
   const uint64_t at = stream_offset_;
-  if (header.substr(0, kFrameMagic.size()) != kFrameMagic) {
-    Fail(FrameError::kBadMagic,
-         absl::InvalidArgumentError(
-             absl::StrCat(At(at), "bad magic \"",
-                          absl::CHexEscape(std::string(header.substr(0, 4))),
-                          "\" (expected \"", std::string(kFrameMagic), "\")")));
-    return false;
-  }
+  if (!CheckMagic(header)) return false;
   const uint16_t version = GetU16(header.data() + kFrameVersionOffset);
   if (version == 0 || version > kFrameFormatVersion) {
     const std::string text =
@@ -238,7 +247,12 @@ bool FrameDecoder::CheckHeader(std::string_view header,
 
 FrameDecoder::Step FrameDecoder::TryDecode(std::string_view bytes,
                                            std::vector<Frame>* frames) {
-  if (bytes.size() < kFrameHeaderBytes) return {false, kFrameHeaderBytes};
+  if (bytes.size() < kFrameHeaderBytes) {
+    // Garbage is refused from its first wrong byte, not after 16 of them: a
+    // stray client's short probe would otherwise wait for a timeout.
+    if (!CheckMagic(bytes)) return {};
+    return {false, kFrameHeaderBytes};
+  }
   uint64_t payload_bytes = 0;
   if (!CheckHeader(bytes.substr(0, kFrameHeaderBytes), &payload_bytes)) {
     return {};
@@ -296,7 +310,10 @@ absl::Status FrameDecoder::Feed(std::string_view chunk,
         std::min<uint64_t>(buffer_bytes_needed_ - buffer_.size(), chunk.size());
     buffer_.append(chunk.data(), take);
     chunk.remove_prefix(take);
-    if (buffer_.size() < buffer_bytes_needed_) break;
+    if (buffer_.size() < buffer_bytes_needed_) {
+      if (buffer_.size() < kFrameHeaderBytes) CheckMagic(buffer_);
+      break;
+    }
     const Step step = TryDecode(buffer_, frames);
     if (step.frame_ready) {
       buffer_.clear();

@@ -8,7 +8,8 @@
 // Error policy (docs/transport.md): every decoder error is terminal for the
 // stream, because after one bad frame the reader no longer knows where the
 // next frame starts. A length above the bound is refused from the header
-// alone, before any of the payload is buffered.
+// alone, before any of the payload is buffered; bytes that cannot start a
+// frame are refused from the first wrong byte of the magic.
 //
 // Thread-safety: the free functions are pure; a FrameDecoder belongs to one
 // connection and is not synchronised.
@@ -164,6 +165,7 @@ class FrameDecoder {
   };
 
   Step TryDecode(std::string_view bytes, std::vector<Frame>* frames);
+  bool CheckMagic(std::string_view bytes);
   bool CheckHeader(std::string_view header, uint64_t* payload_bytes);
   void Fail(FrameError error, absl::Status status);
 

@@ -196,6 +196,17 @@ TEST(FrameCodecTest, BadMagicNamesTheOffsetAfterGoodFrames) {
       << decoded.status;
 }
 
+TEST(FrameCodecTest, GarbageIsRefusedFromItsFirstWrongByte) {
+  FrameDecoder decoder(Options());
+  std::vector<Frame> frames;
+  EXPECT_TRUE(decoder.Feed("RS", &frames).ok());
+  const absl::Status status = decoder.Feed("X", &frames);
+  EXPECT_EQ(decoder.error(), FrameError::kBadMagic);
+  EXPECT_TRUE(
+      absl::StrContains(status.message(), "bad magic: byte 0x58 at offset 2"))
+      << status;
+}
+
 TEST(FrameCodecTest, NewerVersionIsFailedPrecondition) {
   const Decoded decoded = DecodeAll(RawFrame(2, 2, ""), {});
   EXPECT_EQ(decoded.error, FrameError::kUnsupportedVersion);
