@@ -197,6 +197,7 @@ PeerStatus Peer::Status() const {
 
 void Peer::Tick() {
   ++ticks_;
+  ticks_without_leader_ = IsLeader() ? 0 : ticks_without_leader_ + 1;
   raw_->Tick();
   if (ticks_ % 16 == 0) DropStaleReads();
 }
@@ -210,7 +211,27 @@ absl::Status Peer::Step(const RaftMessage& message) {
         m.to(), " does not match its envelope (", message.from_peer().id(),
         " -> ", message.to_peer().id(), ") or this peer ", self_.id()));
   }
+  if ((m.type() == raft::MESSAGE_TYPE_APPEND ||
+       m.type() == raft::MESSAGE_TYPE_HEARTBEAT ||
+       m.type() == raft::MESSAGE_TYPE_SNAPSHOT) &&
+      m.term() >= raw_->raft().term()) {
+    ticks_without_leader_ = 0;
+  }
   return raw_->Step(m);
+}
+
+bool Peer::TakeStaleCheck() {
+  if (ticks_without_leader_ < config_->stale_peer_check_ticks) return false;
+  ticks_without_leader_ = 0;
+  return true;
+}
+
+void Peer::LearnSender(const meta::Peer& sender) {
+  if (initialized() || sender.id() == 0 || sender.store_id() == 0 ||
+      FindPeer(region_, sender.id()) != nullptr) {
+    return;
+  }
+  *region_.add_peers() = sender;
 }
 
 void Peer::Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response) {

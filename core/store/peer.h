@@ -197,6 +197,13 @@ class Peer {
   uint64_t applied_index() const { return kv_->applied_index(); }
 
   void Tick();
+  // Whether this peer has heard from no leader for stale_peer_check_ticks
+  // (then it should ask its members; see RaftMessage.check_stale). Restarts
+  // the count when it says so.
+  bool TakeStaleCheck();
+  // An uninitialized peer's placeholder meta learns a sender it did not
+  // list (so its answers can reach whichever peer leads by now).
+  void LearnSender(const meta::Peer& sender);
   // A raft message addressed to this peer. kInvalidArgument when its peer
   // ids do not match this peer and the region's sender, or raft refuses it.
   absl::Status Step(const RaftMessage& message);
@@ -383,6 +390,8 @@ class Peer {
   // before raft_log_gc_entries_max.
   bool snapshot_due_ = false;
   uint64_t last_split_check_tick_ = 0;
+  // Ticks since a leader's message (or since leading).
+  uint64_t ticks_without_leader_ = 0;
   // Set by an applied prepare, cleared by an applied rollback.
   std::optional<MergeState> merging_;
   std::optional<raft::SnapshotMetadata> local_snapshot_;

@@ -291,10 +291,17 @@ void Store::PutManifestRecord(const meta::Region& region,
 
 Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
   const raft::MessageType type = message.message().type();
+  // A leader's message, or a candidate's (pre-)vote request: a region born
+  // of a split on a store that missed the split (a snapshot of the parent
+  // past it caught the store up) has no peer there, and with one other
+  // replica down its candidate needs this one's vote before any leader can
+  // exist to create it. An empty log grants a vote only to a candidate at
+  // least as up to date, so this is safe.
   if (type != raft::MESSAGE_TYPE_APPEND &&
       type != raft::MESSAGE_TYPE_HEARTBEAT &&
-      type != raft::MESSAGE_TYPE_SNAPSHOT) {
-    return nullptr;  // only a leader brings a new peer into being
+      type != raft::MESSAGE_TYPE_SNAPSHOT && type != raft::MESSAGE_TYPE_VOTE &&
+      type != raft::MESSAGE_TYPE_PRE_VOTE) {
+    return nullptr;
   }
   if (message.to_peer().store_id() != config_.store_id ||
       message.to_peer().id() == 0 || message.from_peer().id() == 0 ||
@@ -458,6 +465,9 @@ void Store::Tick() {
   ++stats_.ticks;
   if (stats_.ticks % config_.merge_check_ticks == 0) ScheduleMerges();
   for (auto& [id, peer] : peers_) {
+    if (peer->TakeStaleCheck()) SendStaleChecks(*peer);
+  }
+  for (auto& [id, peer] : peers_) {
     peer->Tick();
     // Checked on the tick (it is throttled by ticks anyway), not on every
     // TakeEffects.
@@ -517,6 +527,12 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       TellMergedAway(message);
       continue;
     }
+    if (message.check_stale()) {
+      // A member still listed (or a region unknown here): nothing to say.
+      ++stats_.stale_checks_received;
+      ++stats_.messages_refused;
+      continue;
+    }
     if (peer == nullptr) peer = MaybeCreatePeer(message);
     if (peer == nullptr || message.to_peer().store_id() != config_.store_id) {
       ++stats_.messages_refused;
@@ -535,6 +551,7 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       ++stats_.messages_refused;
       continue;
     }
+    peer->LearnSender(message.from_peer());
     if (!peer->Step(message).ok()) ++stats_.messages_refused;
   }
   return absl::OkStatus();
@@ -573,6 +590,28 @@ bool Store::SenderKnown(const Peer& peer, const RaftMessage& message) {
     if (member.id() == message.from_peer().id()) return true;
   }
   return false;
+}
+
+void Store::SendStaleChecks(const Peer& peer) {
+  const meta::Region& region = peer.region();
+  const meta::Peer* self = nullptr;
+  for (const meta::Peer& member : region.peers()) {
+    if (member.id() == peer.peer_id()) self = &member;
+  }
+  if (self == nullptr) return;
+  for (const meta::Peer& member : region.peers()) {
+    if (member.id() == peer.peer_id() || member.store_id() == 0) continue;
+    RaftMessage check;
+    check.set_region_id(region.id());
+    *check.mutable_from_peer() = *self;
+    *check.mutable_to_peer() = member;
+    *check.mutable_region_epoch() = region.epoch();
+    check.set_check_stale(true);
+    ++stats_.stale_checks_sent;
+    if (!outbox_.Add(member.store_id(), std::move(check))) {
+      ++stats_.peers.messages_dropped;
+    }
+  }
 }
 
 void Store::TellMergedAway(const RaftMessage& message) {

@@ -115,6 +115,8 @@ struct StoreStats {
   uint64_t merge_rollbacks_proposed = 0;
   uint64_t merged_away_destroyed = 0;  // replicas of merged-away regions
   uint64_t merged_away_told = 0;       // stale replicas told so
+  uint64_t stale_checks_sent = 0;      // RaftMessage.check_stale
+  uint64_t stale_checks_received = 0;  // that drew no tombstone
   StoreCounters peers;
 };
 
@@ -214,6 +216,8 @@ class Store {
   // A message for a region this store knows was merged away: the sender's
   // replica is dead too, and is told so.
   void TellMergedAway(const RaftMessage& message);
+  // Asks every other member of peer's region whether peer is still one.
+  void SendStaleChecks(const Peer& peer);
   // Whether `message`'s sender is a member of the region as `peer` knows it
   // (any sender, for an uninitialized peer whose meta is a placeholder).
   static bool SenderKnown(const Peer& peer, const RaftMessage& message);

@@ -75,6 +75,9 @@ absl::Status StoreConfig::Validate() const {
                                 "max_uncommitted_entries_bytes ",
                                 max_uncommitted_entries_bytes));
   }
+  if (stale_peer_check_ticks == 0) {
+    return Invalid("stale_peer_check_ticks", "must be >= 1");
+  }
   if (merge_check_ticks == 0) {
     return Invalid("merge_check_ticks", "must be >= 1");
   }

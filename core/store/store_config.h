@@ -73,6 +73,12 @@ struct StoreConfig {
   uint64_t merge_source_bytes_max = uint64_t{2} << 20;
   uint64_t merge_check_ticks = 10;
 
+  // A peer that has heard from no leader of its region for this many ticks
+  // (a learner removed while cut off never hears again, and never sends
+  // anything either) asks the region's members whether it is still one
+  // (RaftMessage.check_stale), and again every as many ticks.
+  uint64_t stale_peer_check_ticks = 200;
+
   // Regions this store holds, in every state (RegionCatalogConfig).
   size_t regions_max = 65536;
 

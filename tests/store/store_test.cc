@@ -686,6 +686,31 @@ TEST_F(StoreTest, ARemovedStoreCanBeAddedBackWithANewPeer) {
       harness_->RunUntil([&] { return CaughtUp(*harness_, store, 1); }, 300));
 }
 
+TEST_F(StoreTest, ALearnerRemovedWhileCutOffAsksAndBecomesATombstone) {
+  StoreConfig config = GcConfig();
+  config.stale_peer_check_ticks = 60;
+  StartAll(4, 1, config, 1, /*stores_with_peers=*/3);
+  std::optional<AdminResponse> added =
+      harness_->CallAdmin(ChangePeer(1, raft::CONF_CHANGE_TYPE_ADD_LEARNER, 4));
+  ASSERT_TRUE(added.has_value() && !added->has_error());
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return CaughtUp(*harness_, 4, 1); }, 300));
+  harness_->Isolate(4, true);
+  std::optional<AdminResponse> removed =
+      harness_->CallAdmin(ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, 4));
+  ASSERT_TRUE(removed.has_value() && !removed->has_error());
+  MustPut(KeyIn(1, 1, "after"), "v");
+  harness_->Isolate(4, false);
+  // Nobody sends to a removed learner, and it never campaigns: only its own
+  // question tells it.
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] { return !harness_->store(4)->GetPeerStatus(1).has_value(); }, 300));
+  EXPECT_EQ(harness_->store(4)->catalog().Get(1)->state,
+            meta::REGION_STATE_TOMBSTONE);
+  EXPECT_GE(harness_->store(4)->stats().stale_checks_sent, 1U);
+  EXPECT_GE(harness_->store(4)->stats().tombstones_received, 1U);
+}
+
 TEST_F(StoreTest, RemovingTheLeaderHandsTheRegionToTheOthers) {
   StartAll(3, 1, TestConfig());
   MustPut(KeyIn(1, 1, "a"), "1");
@@ -1141,6 +1166,34 @@ TEST_F(StoreTest, MergeRequestsAreCheckedBeforeProposing) {
   ASSERT_TRUE(stale.has_value());
   EXPECT_TRUE(stale->error().has_epoch_not_match())
       << stale->ShortDebugString();
+}
+
+TEST_F(StoreTest, ASplitRegionAStoreMissedElectsWithAnotherReplicaDown) {
+  StartAll(3, 1, GcConfig());
+  MustPut("q", "before the split");
+  const uint64_t late = FollowerStore(1);
+  harness_->Isolate(late, true);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  std::optional<AdminResponse> split =
+      harness_->CallAdmin(SplitAt(1, "m", 2, 3));
+  ASSERT_TRUE(split.has_value() && !split->has_error());
+  // The parent's log is compacted past the split: the late store will be
+  // caught up by a snapshot and never apply the split itself.
+  for (int i = 0; i < 60; ++i) MustPut(absl::StrCat("a", i), "v");
+  uint64_t other = 0;
+  for (uint64_t s = 1; s <= 3; ++s) {
+    if (s != late && harness_->LeaderStore(2) != s) other = s;
+  }
+  ASSERT_NE(other, 0U);
+  harness_->Crash(other);  // down for good: region 2 keeps 1 of 3 replicas
+  harness_->Isolate(late, false);
+  // Region 2's candidate's vote requests create its peer on the late store;
+  // without that vote it can never elect, and no leader could create it.
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return harness_->LeaderStore(2) != 0; }, 2000));
+  EXPECT_EQ(MustGet("q"), "before the split");
+  ASSERT_TRUE(
+      harness_->RunUntil([&] { return CaughtUp(*harness_, late, 2); }, 500));
 }
 
 TEST_F(StoreTest, LostAdminProposalIsAnswered) {
