@@ -1,7 +1,7 @@
 #include "core/client/fake_store.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -90,6 +90,20 @@ void FakeCluster::Merge(uint64_t left, uint64_t right) {
       1;
   target.meta.set_end_key(source.meta.end_key());
   target.meta.mutable_epoch()->set_version(version);
+  // As core/kv's SessionTable::MergeFrom: a client with a session in both
+  // keeps the larger first_incomplete_sequence and every response at or
+  // above it (a response cached in both is of one apply, copied at a split).
+  for (const auto& [client_id, theirs] : source.sessions) {
+    FakeSession& mine = target.sessions[client_id];
+    mine.first_incomplete_sequence = std::max(mine.first_incomplete_sequence,
+                                              theirs.first_incomplete_sequence);
+    for (const auto& [sequence, response] : theirs.responses) {
+      mine.responses.emplace(sequence, response);
+    }
+    mine.responses.erase(
+        mine.responses.begin(),
+        mine.responses.lower_bound(mine.first_incomplete_sequence));
+  }
   regions_.erase(right);
 }
 
@@ -107,10 +121,7 @@ void FakeCluster::SetBusy(uint64_t store_id,
 }
 
 void FakeCluster::ExpireSession(uint64_t client_id) {
-  clients_.erase(client_id);
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    it = it->first.first == client_id ? sessions_.erase(it) : std::next(it);
-  }
+  for (auto& [id, region] : regions_) region.sessions.erase(client_id);
 }
 
 std::vector<uint64_t> FakeCluster::region_ids() const {
@@ -126,18 +137,18 @@ bool FakeCluster::HasPeerOn(const FakeRegion& region, uint64_t store_id) const {
   return false;
 }
 
-const FakeCluster::FakeRegion* FakeCluster::RegionForKey(
-    const std::string& key) const {
-  for (const auto& [id, region] : regions_) {
+FakeCluster::FakeRegion* FakeCluster::RegionForKey(const std::string& key) {
+  for (auto& [id, region] : regions_) {
     if (InRange(region.meta, key)) return &region;
   }
   return nullptr;
 }
 
-const FakeCluster::FakeRegion* FakeCluster::Route(
-    uint64_t store_id, const kv::RequestHeader& header, const std::string& key,
-    kv::Error* error) const {
-  const FakeRegion* region = nullptr;
+FakeCluster::FakeRegion* FakeCluster::Route(uint64_t store_id,
+                                            const kv::RequestHeader& header,
+                                            const std::string& key,
+                                            kv::Error* error) {
+  FakeRegion* region = nullptr;
   if (header.region_id() == 0) {
     region = RegionForKey(key);
     if (region == nullptr || !HasPeerOn(*region, store_id)) {
@@ -193,7 +204,7 @@ kv::KvResponse FakeCluster::Handle(uint64_t store_id,
   kv::KvResponse response;
   kv::ResponseHeader* header = InitResponse(request, &response);
   kv::Error error;
-  const FakeRegion* region =
+  FakeRegion* region =
       Route(store_id, kv::HeaderOf(request), kv::RoutingKey(request), &error);
   if (region == nullptr) {
     error.set_message("fake refusal");
@@ -204,9 +215,8 @@ kv::KvResponse FakeCluster::Handle(uint64_t store_id,
   return response;
 }
 
-void FakeCluster::Serve(const FakeRegion& region, const kv::KvRequest& request,
+void FakeCluster::Serve(FakeRegion& region, const kv::KvRequest& request,
                         kv::KvResponse* response) {
-  const kv::RequestHeader& header = kv::HeaderOf(request);
   if (request.has_get()) {
     auto it = data_.find(request.get().key());
     response->mutable_get()->set_found(it != data_.end());
@@ -232,32 +242,59 @@ void FakeCluster::Serve(const FakeRegion& region, const kv::KvRequest& request,
       pair->set_value(it->second);
     }
   } else {
-    const std::pair<uint64_t, uint64_t> id{header.client_id(),
-                                           header.sequence()};
-    RS_CHECK_NE(id.first, 0U) << "write without a session";
-    RS_CHECK_NE(id.second, 0U) << "write without a sequence";
-    const uint64_t first_incomplete = header.first_incomplete_sequence() == 0
-                                          ? header.sequence()
-                                          : header.first_incomplete_sequence();
-    RS_CHECK_LE(first_incomplete, header.sequence());
-    if (auto cached = sessions_.find(id); cached != sessions_.end()) {
-      const uint64_t request_id = response->request_id();
-      *response = cached->second;
-      response->set_request_id(request_id);
-    } else if (!clients_.contains(id.first) && first_incomplete > 1) {
-      kv::ResponseHeader* out = InitResponse(request, response);
-      out->mutable_error()->set_message("fake session expired");
-      out->mutable_error()->mutable_session_expired()->set_client_id(id.first);
-      return;
-    } else {
-      clients_.insert(id.first);
-      Apply(request, response);
-      sessions_[id] = *response;
-    }
+    ServeWrite(region, request, response);
+    if (InitResponse(request, response)->has_error()) return;
   }
   kv::ResponseHeader* out = InitResponse(request, response);
   *out->mutable_region() = region.meta;
   out->set_term(1);
+}
+
+void FakeCluster::ServeWrite(FakeRegion& region, const kv::KvRequest& request,
+                             kv::KvResponse* response) {
+  const kv::RequestHeader& header = kv::HeaderOf(request);
+  const uint64_t client_id = header.client_id();
+  const uint64_t sequence = header.sequence();
+  RS_CHECK_NE(client_id, 0U) << "write without a session";
+  RS_CHECK_NE(sequence, 0U) << "write without a sequence";
+  const uint64_t first_incomplete = header.first_incomplete_sequence() == 0
+                                        ? sequence
+                                        : header.first_incomplete_sequence();
+  RS_CHECK_LE(first_incomplete, sequence);
+  auto found = region.sessions.find(client_id);
+  if (found == region.sessions.end()) {
+    // core/kv: only a command sent before the client had any answer of the
+    // session may open it in this region.
+    if (first_incomplete != 1) {
+      kv::ResponseHeader* out = InitResponse(request, response);
+      out->mutable_error()->set_message("fake session expired");
+      out->mutable_error()->mutable_session_expired()->set_client_id(client_id);
+      return;
+    }
+    found = region.sessions.emplace(client_id, FakeSession{}).first;
+  }
+  FakeSession& session = found->second;
+  if (first_incomplete > session.first_incomplete_sequence) {
+    session.first_incomplete_sequence = first_incomplete;
+    session.responses.erase(session.responses.begin(),
+                            session.responses.lower_bound(first_incomplete));
+  }
+  if (sequence < session.first_incomplete_sequence) {
+    // OUTCOME_STALE_SEQUENCE: the store answers an error of no kind.
+    InitResponse(request, response)
+        ->mutable_error()
+        ->set_message("fake stale sequence");
+    return;
+  }
+  if (auto cached = session.responses.find(sequence);
+      cached != session.responses.end()) {
+    const uint64_t request_id = response->request_id();
+    *response = cached->second;
+    response->set_request_id(request_id);
+    return;
+  }
+  Apply(request, response);
+  session.responses[sequence] = *response;
 }
 
 void FakeCluster::Apply(const kv::KvRequest& request,

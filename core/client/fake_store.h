@@ -3,9 +3,18 @@
 // by key, epoch checks, KeyNotInRegion, NotLeader with a hint, ServerBusy,
 // ResponseHeader.region on success, scans clamped to the region) without
 // raft: each region has one leader store (or none) and every region's data
-// lives in one ordered map. Sessions are one global table keyed by
-// (client_id, sequence), as if every region had a copy (core/kv copies them
-// at a split), so a retried write is answered with its first result.
+// lives in one ordered map.
+//
+// Sessions follow core/kv's rules per region, as the real store keeps them:
+// each region has its own session table; a write opens a session in a region
+// only if its first_incomplete_sequence is 1 (else SessionExpired); a
+// session's cached responses below the largest first_incomplete_sequence
+// seen are dropped, and a sequence below it is refused as stale (an error
+// with no kind, as the store answers OUTCOME_STALE_SEQUENCE); a split copies
+// the parent's table into the new region and a merge takes the source's
+// sessions into the target (for a client in both: the larger
+// first_incomplete_sequence, every response at or above it). So a retried
+// write is answered with its first result wherever its key moved.
 //
 // Admin operations follow the epoch rules the client relies on: a split
 // raises the version of both halves, a merge gives the merged region
@@ -24,7 +33,6 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
 #include "proto/kvrpc.pb.h"
 #include "proto/region.pb.h"
 
@@ -53,8 +61,8 @@ class FakeCluster {
   void SetLeader(uint64_t region_id, uint64_t store_id);
   // store_id answers ServerBusy{backoff_ms} to everything (nullopt: never).
   void SetBusy(uint64_t store_id, std::optional<uint64_t> backoff_ms);
-  // Forgets client_id's session (expiry): a later write of it with
-  // first_incomplete_sequence > 1 gets SessionExpired.
+  // Forgets client_id's session in every region (expiry): a later write of
+  // it with first_incomplete_sequence > 1 gets SessionExpired.
   void ExpireSession(uint64_t client_id);
   // The server's own scan bound (pairs per response).
   void set_scan_limit_max(uint32_t limit) { scan_limit_max_ = limit; }
@@ -91,28 +99,36 @@ class FakeCluster {
   }
 
  private:
+  struct FakeSession {
+    uint64_t first_incomplete_sequence = 1;
+    // Responses of applied sequences at or above it.
+    absl::btree_map<uint64_t, kv::KvResponse> responses;
+  };
   struct FakeRegion {
     meta::Region meta;
     uint64_t leader_store = 0;
+    absl::btree_map<uint64_t, FakeSession> sessions;  // by client id
   };
 
   // Fills `error` (and returns nullptr) when the request cannot be served
   // by store_id; else the serving region.
-  const FakeRegion* Route(uint64_t store_id, const kv::RequestHeader& header,
-                          const std::string& key, kv::Error* error) const;
-  const FakeRegion* RegionForKey(const std::string& key) const;
+  FakeRegion* Route(uint64_t store_id, const kv::RequestHeader& header,
+                    const std::string& key, kv::Error* error);
+  FakeRegion* RegionForKey(const std::string& key);
   bool HasPeerOn(const FakeRegion& region, uint64_t store_id) const;
-  // Serves a routed request; writes go through the session table.
-  void Serve(const FakeRegion& region, const kv::KvRequest& request,
+  // Serves a routed request; writes go through the region's session table.
+  void Serve(FakeRegion& region, const kv::KvRequest& request,
              kv::KvResponse* response);
+  // A write through `region`'s session table: the cached result, a refusal
+  // (SessionExpired, stale sequence) or a fresh apply.
+  void ServeWrite(FakeRegion& region, const kv::KvRequest& request,
+                  kv::KvResponse* response);
   void Apply(const kv::KvRequest& request, kv::KvResponse* response);
 
   std::vector<uint64_t> store_ids_;
   absl::btree_map<uint64_t, FakeRegion> regions_;
   absl::btree_map<uint64_t, uint64_t> busy_;  // store -> backoff_ms
   std::map<std::string, std::string> data_;
-  absl::btree_map<std::pair<uint64_t, uint64_t>, kv::KvResponse> sessions_;
-  absl::btree_set<uint64_t> clients_;
   absl::btree_map<std::pair<uint64_t, uint64_t>, int> applied_;
   std::vector<AppliedWrite> applied_writes_;
   std::vector<std::pair<uint64_t, kv::KvRequest>> received_;

@@ -132,6 +132,9 @@ absl::Status KvClientConfig::Validate() const {
   }
   if (scan_limit_max == 0) return bad("scan_limit_max must be >= 1");
   if (attempt_timeout_us == 0) return bad("attempt_timeout_us must be >= 1");
+  if (sessions_max < writes_in_flight_max) {
+    return bad("sessions_max must be >= writes_in_flight_max");
+  }
   if (backoff_initial_us == 0 || backoff_initial_us > backoff_max_us) {
     return bad("backoff_initial_us must be in [1, backoff_max_us]");
   }
@@ -147,24 +150,126 @@ KvClient::KvClient(const KvClientConfig& config, Rng rng,
   const absl::Status valid = config_.Validate();
   RS_CHECK(valid.ok()) << valid.message();
   RS_CHECK(next_client_id_ != nullptr) << "a ClientIdSource is required";
-  OpenSession();
 }
 
-void KvClient::OpenSession() {
+uint64_t KvClient::OpenSession(uint64_t region_id) {
+  if (sessions_.size() >= config_.sessions_max) EvictIdleSession();
   const uint64_t id = next_client_id_();
   RS_CHECK_NE(id, 0U) << "ClientIdSource returned 0";
   RS_CHECK(!sessions_.contains(id))
       << "ClientIdSource repeated client id " << id;
-  sessions_[id] = Session{};
-  current_session_ = id;
+  Session& session = sessions_[id];
+  session.region_id = region_id;
+  if (region_id != 0) region_sessions_[region_id] = id;
   ++stats_.sessions_opened;
+  return id;
+}
+
+void KvClient::EvictIdleSession() {
+  // Only live bound sessions are ever idle (retired and single-use ones end
+  // with their last write), and Validate's sessions_max >=
+  // writes_in_flight_max leaves at least one: the write asking holds none.
+  auto victim = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.ops == 0 &&
+        (victim == sessions_.end() ||
+         it->second.last_used < victim->second.last_used)) {
+      victim = it;
+    }
+  }
+  RS_CHECK(victim != sessions_.end())
+      << "sessions_max " << config_.sessions_max << " sessions all busy";
+  RS_CHECK(!victim->second.retired && victim->second.region_id != 0);
+  region_sessions_.erase(victim->second.region_id);
+  sessions_.erase(victim);
+  ++stats_.sessions_evicted;
+}
+
+uint64_t KvClient::AcquireSession(uint64_t region_id) {
+  if (region_id != 0) {
+    if (auto it = region_sessions_.find(region_id);
+        it != region_sessions_.end()) {
+      return it->second;
+    }
+  }
+  return OpenSession(region_id);
 }
 
 void KvClient::RetireSession(uint64_t client_id) {
-  auto it = sessions_.find(client_id);
-  RS_CHECK(it != sessions_.end()) << "client id " << client_id;
-  it->second.retired = true;
-  if (client_id == current_session_) OpenSession();
+  Session& session = sessions_.at(client_id);
+  if (session.retired) return;
+  session.retired = true;
+  ++stats_.sessions_retired;
+  if (auto it = region_sessions_.find(session.region_id);
+      it != region_sessions_.end() && it->second == client_id) {
+    region_sessions_.erase(it);
+  }
+}
+
+uint64_t KvClient::FirstIncomplete(const Session& session) const {
+  // Until a write of the session was answered ok, the store may not have it
+  // open: 1 lets any write of it open it, and is true (no outcome of the
+  // session was learned from an applied answer).
+  if (!session.answered) return 1;
+  // Empty only for an idle session: what its next write would send.
+  if (session.incomplete.empty()) return session.next_sequence;
+  return *session.incomplete.begin();
+}
+
+void KvClient::BindSession(Op& op) {
+  if (op.client_id != 0) {
+    // In doubt: an attempt may have applied under (client_id, sequence),
+    // so only that pair may be retried; the store carries the session to
+    // wherever the key went (split copies, merge unions).
+    if (op.maybe_applied) return;
+    const Session& session = sessions_.at(op.client_id);
+    if (!session.expired && session.region_id == op.target_region) return;
+    // Every attempt so far was refused for certain: the old sequence never
+    // applies, so the write may take a sequence valid where it goes now.
+    ReleaseSession(op, Outcome::kFail, 0);
+    ++stats_.writes_rebound;
+  }
+  const uint64_t client_id = AcquireSession(op.target_region);
+  Session& session = sessions_.at(client_id);
+  op.client_id = client_id;
+  op.sequence = session.next_sequence++;
+  session.incomplete.insert(op.sequence);
+  ++session.ops;
+  session.last_used = ++session_clock_;
+}
+
+void KvClient::ReleaseSession(Op& op, Outcome outcome, uint64_t served_region) {
+  auto it = sessions_.find(op.client_id);
+  RS_CHECK(it != sessions_.end()) << "client id " << op.client_id;
+  Session& session = it->second;
+  if (outcome == Outcome::kUnknown) {
+    // The sequence stays incomplete forever (it may or may not have
+    // applied), so first_incomplete_sequence could never pass it: later
+    // writes go to a fresh session, and this one ends with its last write.
+    RetireSession(op.client_id);
+  } else {
+    // kOk: the applied result is here. kFail (or a rebind): it certainly
+    // never applied and never will, so the client knows its outcome.
+    session.incomplete.erase(op.sequence);
+  }
+  if (outcome == Outcome::kOk) {
+    session.answered = true;
+    if (session.region_id == 0 && !session.retired && served_region != 0 &&
+        !region_sessions_.contains(served_region)) {
+      // The serving region has this session open (it applied sequence 1 or
+      // inherited it from where that applied): reuse it there.
+      session.region_id = served_region;
+      region_sessions_[served_region] = op.client_id;
+      ++stats_.sessions_adopted;
+    }
+  }
+  RS_CHECK_GT(session.ops, 0U);
+  --session.ops;
+  if (session.ops == 0 && (session.retired || session.region_id == 0)) {
+    sessions_.erase(it);
+  }
+  op.client_id = 0;
+  op.sequence = 0;
 }
 
 void KvClient::AdvanceTime(uint64_t now_us) {
@@ -204,14 +309,8 @@ absl::StatusOr<uint64_t> KvClient::Submit(const kv::KvRequest& op,
   kv::MutableHeader(entry.request)->Clear();
   entry.is_write = is_write;
   entry.deadline_us = deadline_us;
-  if (is_write) {
-    Session& session = sessions_.at(current_session_);
-    entry.client_id = current_session_;
-    entry.sequence = session.next_sequence++;
-    session.incomplete.insert(entry.sequence);
-    ++session.ops;
-    ++writes_in_flight_;
-  }
+  // The session is bound by the first attempt, once routing chose a region.
+  if (is_write) ++writes_in_flight_;
   if (entry.request.has_scan()) {
     kv::ScanRequest* scan = entry.request.mutable_scan();
     if (scan->limit() == 0) scan->set_limit(config_.scan_limit_max);
@@ -251,8 +350,8 @@ uint64_t KvClient::Route(Op& op, kv::RequestHeader* header) {
 }
 
 void KvClient::Attempt(Op& op, uint64_t now_us) {
-  if (op.is_write && sessions_.at(op.client_id).expired) {
-    GiveUp(op);
+  if (op.is_write && op.maybe_applied && sessions_.at(op.client_id).expired) {
+    GiveUp(op);  // its session is gone with the memory of what applied
     return;
   }
   if (now_us >= op.deadline_us) {
@@ -278,12 +377,13 @@ void KvClient::Attempt(Op& op, uint64_t now_us) {
   kv::RequestHeader* header = kv::MutableHeader(out.request);
   out.store_id = Route(op, header);
   if (op.is_write) {
+    BindSession(op);
     const Session& session = sessions_.at(op.client_id);
     header->set_client_id(op.client_id);
     header->set_sequence(op.sequence);
-    // The op's own sequence is incomplete, so the set is not empty and its
-    // minimum never exceeds `sequence` (kvrpc.proto's rule).
-    header->set_first_incomplete_sequence(*session.incomplete.begin());
+    // The op's own sequence is incomplete, so the minimum never exceeds
+    // `sequence` (kvrpc.proto's rule).
+    header->set_first_incomplete_sequence(FirstIncomplete(session));
   }
   op.request_id = out.request.request_id();
   op.target_store = out.store_id;
@@ -305,7 +405,7 @@ void KvClient::ScheduleRetry(Op& op, Retry how, uint64_t floor_us,
                              uint64_t now_us) {
   attempts_.erase(op.request_id);
   op.request_id = 0;
-  if (op.is_write && sessions_.at(op.client_id).expired) {
+  if (op.is_write && op.maybe_applied && sessions_.at(op.client_id).expired) {
     GiveUp(op);
     return;
   }
@@ -449,12 +549,17 @@ void KvClient::OnError(Op& op, const kv::Error& error, uint64_t now_us) {
       return;
     case kv::Error::kSessionExpired:
       // kv-state-machine.md: the session is gone with its memory of which
-      // sequences applied. This attempt did not apply, but an earlier one
-      // may have; the session must not be used again.
+      // sequences applied; it must not be used again. This attempt did not
+      // apply. If no earlier one can have, the write is retried on a fresh
+      // session (BindSession moves it); else its outcome is unknown.
       ++stats_.session_expired;
       if (op.is_write) {
         sessions_.at(op.client_id).expired = true;
         RetireSession(op.client_id);
+        if (!op.maybe_applied) {
+          ScheduleRetry(op, Retry::kNow, 0, now_us);
+          return;
+        }
       }
       GiveUp(op);
       return;
@@ -504,7 +609,7 @@ void KvClient::OnServed(Op& op, uint64_t store_id,
       header.has_region() ? header.region().id() : op.target_region;
   if (region != 0) cache_.OnServed(region, store_id);
   if (!response.has_scan()) {
-    Finish(op, Outcome::kOk, response);
+    Finish(op, Outcome::kOk, response, region);
     return;
   }
   if (MergeScanPart(op, response.scan())) {
@@ -588,7 +693,8 @@ void KvClient::GiveUp(Op& op) {
          kv::KvResponse());
 }
 
-void KvClient::Finish(Op& op, Outcome outcome, kv::KvResponse response) {
+void KvClient::Finish(Op& op, Outcome outcome, kv::KvResponse response,
+                      uint64_t served_region) {
   const uint64_t op_id = op.id;
   timers_.erase({op.timer_us, op_id});
   attempts_.erase(op.request_id);
@@ -608,23 +714,9 @@ void KvClient::Finish(Op& op, Outcome outcome, kv::KvResponse response) {
   if (op.is_write) {
     done.client_id = op.client_id;
     done.sequence = op.sequence;
-    if (outcome != Outcome::kOk && !sessions_.at(op.client_id).retired) {
-      // The sequence stays incomplete forever (its result is unknown), so
-      // first_incomplete_sequence could never pass it: later writes go to
-      // a fresh session, and this one ends with its last operation.
-      RetireSession(op.client_id);
-    }
-    // Found after RetireSession: opening a session invalidates iterators.
-    auto session = sessions_.find(op.client_id);
-    RS_CHECK(session != sessions_.end()) << "client id " << op.client_id;
-    if (outcome == Outcome::kOk) session->second.incomplete.erase(op.sequence);
-    RS_CHECK_GT(session->second.ops, 0U);
-    --session->second.ops;
+    ReleaseSession(op, outcome, served_region);
     RS_CHECK_GT(writes_in_flight_, 0U);
     --writes_in_flight_;
-    if (session->second.ops == 0 && session->second.retired) {
-      sessions_.erase(session);
-    }
   }
   completions_.push_back(std::move(done));
   ops_.erase(op_id);  // `op` dangles from here
@@ -668,17 +760,57 @@ void KvClient::CheckInvariants() const {
                                       return e.second.request_id != 0;
                                     })));
   RS_CHECK_EQ(writes, writes_in_flight_);
-  RS_CHECK(sessions_.contains(current_session_));
-  RS_CHECK(!sessions_.at(current_session_).retired);
+  RS_CHECK_LE(sessions_.size(), config_.sessions_max);
   for (const auto& [client_id, session] : sessions_) {
     const auto found = ops_by_session.find(client_id);
     const size_t ops = found == ops_by_session.end() ? 0 : found->second;
     RS_CHECK_EQ(session.ops, ops) << "client id " << client_id;
-    // A retired session lives while its last writes do; a live one is the
-    // current one.
-    if (session.retired) RS_CHECK_GT(ops, 0U) << "client id " << client_id;
-    if (!session.retired) RS_CHECK_EQ(client_id, current_session_);
+    // A live session's open sequences are its live writes'; a retired one
+    // also keeps those that ended unknown.
+    if (!session.retired) {
+      RS_CHECK_EQ(session.incomplete.size(), ops) << "client id " << client_id;
+    }
+    RS_CHECK_LE(session.last_used, session_clock_);
+    // A retired or single-use session lives while its last writes do; a
+    // live bound one is its region's session.
+    if (session.retired || session.region_id == 0) {
+      RS_CHECK_GT(ops, 0U) << "client id " << client_id;
+    }
+    if (session.region_id == 0) {
+      RS_CHECK_EQ(session.next_sequence, 2U) << "single-use " << client_id;
+    }
+    if (session.expired) RS_CHECK(session.retired);
+    if (!session.retired && session.region_id != 0) {
+      RS_CHECK_EQ(region_sessions_.at(session.region_id), client_id);
+    }
   }
+  for (const auto& [region_id, client_id] : region_sessions_) {
+    const Session& session = sessions_.at(client_id);
+    RS_CHECK_EQ(session.region_id, region_id);
+    RS_CHECK(!session.retired) << "client id " << client_id;
+  }
+}
+
+std::optional<uint64_t> KvClient::RegionSession(uint64_t region_id) const {
+  auto it = region_sessions_.find(region_id);
+  if (it == region_sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<SessionInfo> KvClient::Sessions() const {
+  std::vector<SessionInfo> out;
+  out.reserve(sessions_.size());
+  for (const auto& [client_id, session] : sessions_) {
+    SessionInfo info;
+    info.client_id = client_id;
+    info.region_id = session.region_id;
+    info.next_sequence = session.next_sequence;
+    info.first_incomplete_sequence = FirstIncomplete(session);
+    info.writes_in_flight = session.ops;
+    info.retired = session.retired;
+    out.push_back(info);
+  }
+  return out;
 }
 
 }  // namespace raftstore::client

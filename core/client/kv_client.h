@@ -22,10 +22,10 @@
 //             not swap is still ok, with succeeded=false).
 //   kFail     it certainly had no effect: a read that got no answer by its
 //             deadline (reads change nothing), or a write every attempt of
-//             which was refused before it could be proposed.
+//             which was refused for certain (never in doubt).
 //   kUnknown  a write that may or may not have applied: some attempt timed
-//             out, or the store said Timeout or SessionExpired, and the
-//             deadline passed (or the session is gone) with no certain answer.
+//             out or the store said Timeout, and no certain answer came by
+//             the deadline (or SessionExpired showed its session gone).
 // Until its deadline, a write whose attempt may have reached a leader is
 // retried with the SAME client_id and sequence, so the store's session table
 // applies it at most once and answers a retry with the first result.
@@ -38,12 +38,29 @@
 // An attempt unanswered after attempt_timeout_us is retried at once on the
 // next peer.
 //
-// Sessions: writes carry (client_id, sequence); sequences rise by one per
-// write; first_incomplete_sequence is the lowest sequence of the session
-// whose applied result the client has not received. A write that ends fail
-// or unknown, or a SessionExpired answer, retires the session: later writes
-// use a fresh client id from the ClientIdSource (docs/kv-state-machine.md,
-// "a client that gives up on a request abandons the session").
+// Sessions, one per region (thesis 6.3 per replicated state machine): each
+// region's state machine keeps its own session table and opens a session
+// only for a command whose first_incomplete_sequence is 1, so one session
+// cannot follow a client from region to region. A write takes (client_id,
+// sequence) from the session of the region its first attempt is routed to
+// (a write routed by key, the cache knowing no region, gets a single-use
+// session: sequence 1 opens anywhere; served ok, it becomes the serving
+// region's session if that has none). A write rerouted to another region
+// moves to that region's session only while EVERY attempt so far was
+// certainly refused (no Timeout answer, no unanswered attempt): then its old
+// sequence certainly never applies and is dropped. Once in doubt it keeps
+// its (client_id, sequence) wherever its key goes: split children and merge
+// targets copy the sessions of the regions they came from, so the retry is
+// answered with the first result; a SessionExpired answer to it makes it
+// unknown. first_incomplete_sequence is the lowest sequence of the session
+// whose outcome the client has not learned, except that it is 1 until some
+// write of the session was answered ok (until then the store may not have
+// opened it, and whichever write arrives first must be able to). A write
+// that ends unknown, or a SessionExpired answer, retires its session
+// (kv-state-machine.md: "a client that gives up on a request abandons the
+// session"); a write refused with SessionExpired and never in doubt is
+// retried on a fresh session. Client ids come from the ClientIdSource, fresh
+// for every session. docs/client.md argues each rule.
 //
 // Scans cross regions: each region serves its part (clamped to its end key,
 // ResponseHeader.region says where that is) and the client continues from
@@ -52,9 +69,9 @@
 // linearizable on its own.
 //
 // Bounds (KvClientConfig): operations in flight (completions not yet taken
-// count), writes in flight, the scan limit, and the region cache. Submit past
-// a bound answers kResourceExhausted; memory never grows without bound. The
-// outbox holds at most one request per operation.
+// count), writes in flight, sessions, the scan limit, and the region cache.
+// Submit past a bound answers kResourceExhausted; memory never grows without
+// bound. The outbox holds at most one request per operation.
 //
 // Deterministic: btree containers only; randomness (backoff jitter) only from
 // the Rng handed in. Thread-safety: none; one owner drives it.
@@ -87,9 +104,15 @@ struct KvClientConfig {
   std::vector<uint64_t> store_ids;
   // Operations submitted and not yet taken by TakeCompletions.
   size_t ops_in_flight_max = 1024;
-  // Writes submitted and not yet completed (the session's pipeline depth).
-  // Keep it at or below the store's session_responses_max.
+  // Writes submitted and not yet completed, over all sessions. Keep it at
+  // or below the store's session_responses_max (one session may hold all).
   size_t writes_in_flight_max = 64;
+  // Sessions kept: those with writes in flight, retired ones whose last
+  // writes are still in flight, and idle ones kept for reuse (the least
+  // recently used idle one is dropped to make room). At least
+  // writes_in_flight_max, so a write never waits for a session: each write
+  // holds at most one, so one is always idle or free.
+  size_t sessions_max = 256;
   // Pairs one Scan returns at most; a Scan limit of 0 means this.
   uint32_t scan_limit_max = 1024;
   // An attempt unanswered this long is given up and retried.
@@ -117,6 +140,19 @@ struct Outgoing {
   uint64_t store_id = 0;
   uint64_t op_id = 0;
   kv::KvRequest request;
+};
+
+// One session as the client sees it (for tests, traces and metrics).
+struct SessionInfo {
+  uint64_t client_id = 0;
+  // The region it is bound to; 0 for a single-use session (a write routed
+  // by key).
+  uint64_t region_id = 0;
+  uint64_t next_sequence = 1;
+  // What the next attempt of a write of it sends.
+  uint64_t first_incomplete_sequence = 1;
+  size_t writes_in_flight = 0;
+  bool retired = false;
 };
 
 // One finished operation.
@@ -152,6 +188,16 @@ struct KvClientStats {
   // Responses matching no live attempt (late, duplicated or malformed).
   uint64_t responses_ignored = 0;
   uint64_t sessions_opened = 0;
+  // Retired: a write ended unknown or a store said SessionExpired; its
+  // client id takes no new writes.
+  uint64_t sessions_retired = 0;
+  // Idle sessions dropped to make room (sessions_max).
+  uint64_t sessions_evicted = 0;
+  // Single-use sessions that became their serving region's session.
+  uint64_t sessions_adopted = 0;
+  // Writes moved to another session before any attempt was in doubt (a
+  // reroute to another region, or SessionExpired).
+  uint64_t writes_rebound = 0;
   uint64_t ok = 0;
   uint64_t failed = 0;
   uint64_t unknown = 0;
@@ -160,8 +206,9 @@ struct KvClientStats {
 class KvClient {
  public:
   // Returns a fresh nonzero client id each call, never one returned before
-  // (ids must differ from every other client's too). Called once by the
-  // constructor and again whenever a session is retired.
+  // (ids must differ from every other client's too). Called whenever a
+  // session is opened (the first write to a region, a write routed by key,
+  // after a retirement).
   using ClientIdSource = absl::AnyInvocable<uint64_t()>;
 
   // Preconditions (RS_CHECKed): config.Validate() is OK; next_client_id is
@@ -207,8 +254,11 @@ class KvClient {
   RegionCache& region_cache() { return cache_; }
   const RegionCache& region_cache() const { return cache_; }
 
-  // The client id the next write will use.
-  uint64_t client_id() const { return current_session_; }
+  // The client id of the live session bound to region_id (the one its next
+  // write will use), or nullopt when it has none.
+  std::optional<uint64_t> RegionSession(uint64_t region_id) const;
+  // Every session kept, by client id.
+  std::vector<SessionInfo> Sessions() const;
   size_t ops_in_flight() const { return ops_.size() + completions_.size(); }
   size_t writes_in_flight() const { return writes_in_flight_; }
   const KvClientStats& stats() const { return stats_; }
@@ -225,9 +275,11 @@ class KvClient {
     kv::KvRequest request;  // header and request_id set per attempt
     bool is_write = false;
     uint64_t deadline_us = 0;
+    // A write's session and sequence, bound at its first attempt (0 before).
     uint64_t client_id = 0;
     uint64_t sequence = 0;
-    // Some attempt may have reached a leader and been proposed.
+    // Some attempt may have reached a leader and been proposed: the write
+    // keeps (client_id, sequence) from then on.
     bool maybe_applied = false;
     uint32_t attempts = 0;
     uint32_t backoffs = 0;
@@ -246,18 +298,36 @@ class KvClient {
   };
 
   struct Session {
+    uint64_t region_id = 0;  // 0: single-use (a write routed by key)
     uint64_t next_sequence = 1;
-    // Sequences issued whose applied result has not been received.
+    // Sequences issued whose outcome the client has not learned (a
+    // sequence certainly never applied, by a rebind or a kFail, is learned).
     absl::btree_set<uint64_t> incomplete;
-    size_t ops = 0;  // live operations of this session
+    // Some write of it was answered ok: the store has it open.
+    bool answered = false;
+    size_t ops = 0;          // live operations of this session
+    uint64_t last_used = 0;  // logical clock, for dropping the idle LRU
     bool retired = false;
     bool expired = false;  // a store answered SessionExpired
   };
 
   enum class Retry { kNow, kBackoff };
 
-  void OpenSession();
+  // Gives a write not in doubt the session of op.target_region, dropping
+  // its old sequence if it had one elsewhere (or on an expired session).
+  void BindSession(Op& op);
+  // The live session of `region_id` (0: a new single-use one), opened if
+  // needed; returns its client id.
+  uint64_t AcquireSession(uint64_t region_id);
+  uint64_t OpenSession(uint64_t region_id);
+  // Drops the least recently used idle session; RS_CHECKs one exists.
+  void EvictIdleSession();
   void RetireSession(uint64_t client_id);
+  // Takes `op` off its session as ending with `outcome` (a rebind is kFail:
+  // certainly never applied); the sequence stays open only when unknown.
+  // `served_region`: where it was served ok (0 otherwise).
+  void ReleaseSession(Op& op, Outcome outcome, uint64_t served_region);
+  uint64_t FirstIncomplete(const Session& session) const;
   void Attempt(Op& op, uint64_t now_us);
   // Fills the header and picks the store; returns the store id.
   uint64_t Route(Op& op, kv::RequestHeader* header);
@@ -273,7 +343,8 @@ class KvClient {
   bool MergeScanPart(Op& op, const kv::ScanResponse& part);
   // Ends `op` without a result: unknown if it may have applied, else fail.
   void GiveUp(Op& op);
-  void Finish(Op& op, Outcome outcome, kv::KvResponse response);
+  void Finish(Op& op, Outcome outcome, kv::KvResponse response,
+              uint64_t served_region = 0);
   void SetTimer(Op& op, State state, uint64_t at_us);
   void AdvanceTime(uint64_t now_us);
 
@@ -285,7 +356,9 @@ class KvClient {
   absl::btree_map<uint64_t, uint64_t> attempts_;           // request id -> op
   absl::btree_set<std::pair<uint64_t, uint64_t>> timers_;  // (at_us, op id)
   absl::btree_map<uint64_t, Session> sessions_;            // by client id
-  uint64_t current_session_ = 0;
+  // Region id -> client id of its live (not retired) session.
+  absl::btree_map<uint64_t, uint64_t> region_sessions_;
+  uint64_t session_clock_ = 0;
   std::vector<Outgoing> outbox_;
   std::vector<Completion> completions_;
   size_t writes_in_flight_ = 0;

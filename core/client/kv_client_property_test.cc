@@ -1,9 +1,14 @@
 // Random workloads against the fake cluster under faults (lost and delayed
-// requests and answers, leader changes, splits, merges, busy stores): every
-// operation completes once, by its deadline; a write reported ok applied
-// exactly once, one reported fail never applied, none applied twice; no two
-// writes share a (client_id, sequence); scans come back ordered, inside their
-// range and within their limit; and the same seed gives the same run.
+// requests and answers, leader changes, splits, merges, busy stores), from a
+// cluster already split into up to four regions (whose session tables, like
+// the real store's, share nothing): every operation completes once, by its
+// deadline; a write reported ok applied exactly once, one reported fail
+// never applied, none applied twice; no two writes share a (client_id,
+// sequence); no write fails with SessionExpired before its deadline (the
+// fake never expires a session, so that answer only reaches a write in
+// doubt, which ends unknown, or one that moves to a fresh session); scans
+// come back ordered, inside their range and within their limit; and the
+// same seed gives the same run.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +46,7 @@ struct Event {
 struct RunResult {
   std::string transcript;  // everything sent and completed, in order
   std::vector<std::string> violations;
+  KvClientStats stats;
 };
 
 class Run {
@@ -48,7 +54,17 @@ class Run {
   explicit Run(uint64_t seed)
       : rng_(seed),
         cluster_({1, 2, 3}),
-        client_(Config(), rng_.Fork(), [this] { return next_client_id_++; }) {}
+        client_(Config(), rng_.Fork(), [this] { return next_client_id_++; }) {
+    // Regions that exist before the first write: a write to each opens a
+    // session there, none inherited from another.
+    const uint64_t splits = rng_.Uniform(4);
+    for (uint64_t i = 0; i < splits; ++i) {
+      const std::string key = Key();
+      for (uint64_t region : cluster_.region_ids()) {
+        if (SplitAt(region, key)) break;
+      }
+    }
+  }
 
   RunResult Go() {
     uint64_t submitted = 0;
@@ -78,6 +94,7 @@ class Run {
       Pump();
     }
     Check();
+    result_.stats = client_.stats();
     return std::move(result_);
   }
 
@@ -89,6 +106,7 @@ class Run {
     config.backoff_initial_us = 1'000;
     config.backoff_max_us = 30'000;
     config.writes_in_flight_max = 3;
+    config.sessions_max = 3;  // the least allowed: idle sessions get dropped
     config.ops_in_flight_max = 5;
     config.scan_limit_max = 8;
     config.cache.regions_max = 4;
@@ -184,7 +202,7 @@ class Run {
       if (now_us_ > op->second.deadline_us) {
         Violation(absl::StrCat("op ", done.op_id, " completed after deadline"));
       }
-      CheckCompletion(op->second.request, done);
+      CheckCompletion(op->second.request, done, op->second.deadline_us);
       ops_.erase(op);
     }
   }
@@ -198,15 +216,9 @@ class Run {
         cluster_.SetLeader(region, rng_.Uniform(4));  // 0: no leader
         break;
       case 1:
-      case 4: {
-        const meta::Region& meta = cluster_.region(region);
-        const std::string key = Key();
-        if (key > meta.start_key() &&
-            (meta.end_key().empty() || key < meta.end_key())) {
-          cluster_.Split(region, key, next_region_id_++);
-        }
+      case 4:
+        SplitAt(region, Key());
         break;
-      }
       case 2:
         for (uint64_t right : ids) {
           if (!cluster_.region(region).end_key().empty() &&
@@ -227,7 +239,19 @@ class Run {
     }
   }
 
-  void CheckCompletion(const kv::KvRequest& op, const Completion& done) {
+  // Splits `region` at `key` if the key is strictly inside it.
+  bool SplitAt(uint64_t region, const std::string& key) {
+    const meta::Region& meta = cluster_.region(region);
+    if (key <= meta.start_key() ||
+        (!meta.end_key().empty() && key >= meta.end_key())) {
+      return false;
+    }
+    cluster_.Split(region, key, next_region_id_++);
+    return true;
+  }
+
+  void CheckCompletion(const kv::KvRequest& op, const Completion& done,
+                       uint64_t deadline_us) {
     const bool is_write = !op.has_get() && !op.has_scan();
     if (!is_write) {
       if (done.outcome == Outcome::kUnknown) {
@@ -242,6 +266,12 @@ class Run {
                              done.client_id, " sequence ", done.sequence));
     }
     writes_[session] = {done.op_id, done.outcome, op};
+    if (done.outcome == Outcome::kFail && done.error.has_session_expired() &&
+        now_us_ < deadline_us) {
+      Violation(
+          absl::StrCat("write ", done.op_id,
+                       " failed with SessionExpired before its deadline"));
+    }
   }
 
   void CheckScan(const kv::KvRequest& op, const Completion& done) {
@@ -335,6 +365,32 @@ RC_GTEST_PROP(KvClientProperty, OutcomesAreTruthfulUnderFaults,
     RC_LOG() << violation << "\n";
   }
   RC_ASSERT(result.violations.empty());
+}
+
+// The model reaches every session path: moves before doubt, single-use
+// sessions adopted, idle sessions dropped, and a write in doubt refused with
+// SessionExpired by a region that never had its session.
+TEST(KvClientProperty, RunsReachEverySessionPath) {
+  KvClientStats total;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    const RunResult result = client::Run(seed).Go();
+    EXPECT_TRUE(result.violations.empty()) << "seed " << seed;
+    total.writes_rebound += result.stats.writes_rebound;
+    total.sessions_adopted += result.stats.sessions_adopted;
+    total.sessions_evicted += result.stats.sessions_evicted;
+    total.sessions_retired += result.stats.sessions_retired;
+    total.session_expired += result.stats.session_expired;
+    total.ok += result.stats.ok;
+  }
+  EXPECT_GT(total.writes_rebound, 0U);
+  EXPECT_GT(total.sessions_adopted, 0U);
+  EXPECT_GT(total.sessions_evicted, 0U);
+  EXPECT_GT(total.sessions_retired, 0U);
+  EXPECT_GT(total.ok, 40U * kOpsTotal / 2);
+  RecordProperty("writes_rebound", static_cast<int>(total.writes_rebound));
+  RecordProperty("sessions_adopted", static_cast<int>(total.sessions_adopted));
+  RecordProperty("sessions_evicted", static_cast<int>(total.sessions_evicted));
+  RecordProperty("session_expired", static_cast<int>(total.session_expired));
 }
 
 RC_GTEST_PROP(KvClientProperty, SameSeedSameRun, (uint64_t seed)) {

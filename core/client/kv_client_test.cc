@@ -379,11 +379,16 @@ TEST(KvClientTest, CasThatDoesNotSwapIsOk) {
 
 TEST(KvClientTest, WriteWithoutAnswerIsUnknownAtItsDeadline) {
   Harness h;
-  const uint64_t first_session = h.client().client_id();
   const uint64_t put = h.Submit(Put("k", "v"), 1'000'000);
   int attempts = 0;
+  uint64_t first_session = 0;
   while (!h.IsDone(put)) {
-    attempts += static_cast<int>(h.Take().size());  // every request lost
+    for (const Outgoing& out : h.Take()) {  // every request lost
+      ++attempts;
+      if (first_session == 0) first_session = HeaderOf(out.request).client_id();
+      EXPECT_EQ(HeaderOf(out.request).client_id(), first_session);
+      EXPECT_EQ(HeaderOf(out.request).sequence(), 1U);
+    }
     ASSERT_TRUE(h.Wake());
   }
   const Completion& done = h.Done(put);
@@ -392,23 +397,26 @@ TEST(KvClientTest, WriteWithoutAnswerIsUnknownAtItsDeadline) {
   EXPECT_EQ(attempts, 10);
   EXPECT_EQ(done.attempts, 10U);
   EXPECT_TRUE(done.error.has_timeout());
+  EXPECT_EQ(h.client().stats().sessions_retired, 1U);
+  EXPECT_TRUE(h.client().Sessions().empty());
   // The session is retired: later writes use a fresh client id.
-  EXPECT_NE(h.client().client_id(), first_session);
   const uint64_t next = h.Submit(Put("k", "w"));
   const std::vector<Outgoing> out = h.Take();
   ASSERT_EQ(out.size(), 1U);
-  EXPECT_EQ(HeaderOf(out[0].request).client_id(), h.client().client_id());
+  EXPECT_NE(HeaderOf(out[0].request).client_id(), first_session);
   EXPECT_EQ(HeaderOf(out[0].request).sequence(), 1U);
   h.Deliver(out[0]);
   h.Run();
   EXPECT_EQ(h.Done(next).outcome, Outcome::kOk);
 }
 
-TEST(KvClientTest, WriteRefusedUntilItsDeadlineFails) {
+TEST(KvClientTest, WriteRefusedUntilItsDeadlineFailsAndKeepsItsSession) {
   Harness h;
+  WarmCache(h);
   h.cluster().SetBusy(1, 0);
-  const uint64_t first_session = h.client().client_id();
   const uint64_t put = h.Submit(Put("k", "v"), 100'000);
+  const std::optional<uint64_t> session = h.client().RegionSession(1);
+  ASSERT_TRUE(session.has_value());
   h.Run();
   const Completion& done = h.Done(put);
   EXPECT_EQ(done.outcome, Outcome::kFail);
@@ -416,7 +424,19 @@ TEST(KvClientTest, WriteRefusedUntilItsDeadlineFails) {
   EXPECT_GT(done.attempts, 3U);
   EXPECT_LT(h.now(), 100'000U) << "gave up when no retry fits";
   EXPECT_TRUE(h.cluster().applied().empty());
-  EXPECT_NE(h.client().client_id(), first_session);
+  // Failed means certainly never applied: the session goes on, past it.
+  EXPECT_EQ(h.client().RegionSession(1), session);
+  EXPECT_EQ(h.client().stats().sessions_retired, 0U);
+  h.cluster().SetBusy(1, std::nullopt);
+  const uint64_t next = h.Submit(Put("k", "w"));
+  const std::vector<Outgoing> out = h.Take();
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(HeaderOf(out[0].request).client_id(), *session);
+  EXPECT_EQ(HeaderOf(out[0].request).sequence(), 2U);
+  EXPECT_EQ(HeaderOf(out[0].request).first_incomplete_sequence(), 1U)
+      << "no answer yet: the write must be able to open the session";
+  h.Deliver(out[0]);
+  EXPECT_EQ(h.Done(next).outcome, Outcome::kOk);
 }
 
 TEST(KvClientTest, ReadWithoutAnswerFailsAtItsDeadline) {
@@ -450,11 +470,17 @@ TEST(KvClientTest, SessionExpiredIsUnknownAndRetiresTheSession) {
   // a store that lost the session cannot reopen it.
   h.Submit(Put("a", "1"));
   h.Run();
-  const uint64_t session = h.client().client_id();
-  h.cluster().ExpireSession(session);
+  // The write routed by key had a single-use session; served ok, it became
+  // region 1's.
+  const std::optional<uint64_t> session = h.client().RegionSession(1);
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(h.client().stats().sessions_adopted, 1U);
+  h.cluster().ExpireSession(*session);
   const uint64_t put = h.Submit(Put("b", "2"));
   std::vector<Outgoing> first = h.Take();
   ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(HeaderOf(first[0].request).client_id(), *session);
+  EXPECT_EQ(HeaderOf(first[0].request).sequence(), 2U);
   EXPECT_EQ(HeaderOf(first[0].request).first_incomplete_sequence(), 2U);
   // Make the write in doubt first (a lost attempt), then hit the expiry.
   ASSERT_TRUE(h.Wake());
@@ -462,43 +488,57 @@ TEST(KvClientTest, SessionExpiredIsUnknownAndRetiresTheSession) {
   const Completion& done = h.Done(put);
   EXPECT_EQ(done.outcome, Outcome::kUnknown);
   EXPECT_TRUE(done.error.has_session_expired());
-  EXPECT_NE(h.client().client_id(), session);
+  EXPECT_EQ(done.client_id, *session) << "in doubt: never moved";
+  EXPECT_EQ(done.sequence, 2U);
+  EXPECT_FALSE(h.client().RegionSession(1).has_value());
   EXPECT_EQ(h.client().stats().session_expired, 1U);
+  EXPECT_EQ(h.client().stats().sessions_retired, 1U);
 }
 
-TEST(KvClientTest, SessionExpiredWithoutDoubtIsFail) {
+TEST(KvClientTest, SessionExpiredWithoutDoubtMovesToAFreshSession) {
   Harness h;
   h.Submit(Put("a", "1"));
   h.Run();
-  h.cluster().ExpireSession(h.client().client_id());
+  const uint64_t old_session = h.client().RegionSession(1).value_or(0);
+  h.cluster().ExpireSession(old_session);
   const uint64_t put = h.Submit(Put("b", "2"));
   h.Run();  // the first attempt reaches the leader and is refused
   const Completion& done = h.Done(put);
-  EXPECT_EQ(done.outcome, Outcome::kFail);
-  EXPECT_TRUE(done.error.has_session_expired());
-  EXPECT_EQ(done.attempts, 1U);
-  EXPECT_FALSE(h.cluster().applied().contains({done.client_id, 2}));
+  // Refused for certain, so it cannot have applied under the old session:
+  // it is retried as sequence 1 of a fresh one.
+  EXPECT_EQ(done.outcome, Outcome::kOk) << done.error.ShortDebugString();
+  EXPECT_EQ(done.attempts, 2U);
+  EXPECT_NE(done.client_id, old_session);
+  EXPECT_EQ(done.sequence, 1U);
+  EXPECT_EQ(h.client().RegionSession(1), done.client_id);
+  EXPECT_FALSE(h.cluster().applied().contains({old_session, 2}));
+  EXPECT_EQ(h.cluster().applied().at({done.client_id, 1}), 1);
+  EXPECT_EQ(h.client().stats().session_expired, 1U);
+  EXPECT_EQ(h.client().stats().writes_rebound, 1U);
 }
 
 TEST(KvClientTest, WritesOfARetiredSessionFinishOnIt) {
   Harness h;
   WarmCache(h);
-  const uint64_t old_session = h.client().client_id();
   const uint64_t doomed = h.Submit(Put("a", "1"), 150'000);
   const uint64_t survivor = h.Submit(Put("b", "2"));
   std::vector<Outgoing> lost = h.Take();  // both first attempts lost
   ASSERT_EQ(lost.size(), 2U);
+  const uint64_t old_session = HeaderOf(lost[0].request).client_id();
+  EXPECT_EQ(HeaderOf(lost[1].request).client_id(), old_session);
+  EXPECT_EQ(h.client().RegionSession(1), old_session);
   ASSERT_TRUE(h.Wake());  // both time out at 100 ms and are retried
   std::vector<Outgoing> retries = h.Take();
   ASSERT_EQ(retries.size(), 2U);
   ASSERT_TRUE(h.Wake());  // 150 ms: the first write's deadline
   EXPECT_EQ(h.Done(doomed).outcome, Outcome::kUnknown);
-  EXPECT_NE(h.client().client_id(), old_session);
+  EXPECT_FALSE(h.client().RegionSession(1).has_value());
   // A new write opens the new session at sequence 1...
   const uint64_t fresh = h.Submit(Put("c", "3"));
   std::vector<Outgoing> out = h.Take();
   ASSERT_EQ(out.size(), 1U);
-  EXPECT_EQ(HeaderOf(out[0].request).client_id(), h.client().client_id());
+  EXPECT_NE(HeaderOf(out[0].request).client_id(), old_session);
+  EXPECT_EQ(h.client().RegionSession(1), HeaderOf(out[0].request).client_id());
   EXPECT_EQ(HeaderOf(out[0].request).sequence(), 1U);
   EXPECT_EQ(HeaderOf(out[0].request).first_incomplete_sequence(), 1U);
   h.Deliver(out[0]);
@@ -514,6 +554,213 @@ TEST(KvClientTest, WritesOfARetiredSessionFinishOnIt) {
   h.Run();
   EXPECT_EQ(h.Done(survivor).outcome, Outcome::kOk);
   EXPECT_EQ(h.Done(fresh).outcome, Outcome::kOk);
+}
+
+TEST(KvClientTest, WritesToTwoRegionsAreBothOk) {
+  Harness h;
+  // Two regions before the client writes anything: neither has a copy of
+  // the other's sessions.
+  h.cluster().Split(1, "m", 2);
+  const uint64_t left = h.Submit(Put("a", "1"));
+  h.Run();
+  ASSERT_EQ(h.Done(left).outcome, Outcome::kOk);
+  const uint64_t right = h.Submit(Put("x", "2"));
+  h.Run();
+  const Completion& done = h.Done(right);
+  EXPECT_EQ(done.outcome, Outcome::kOk) << done.error.ShortDebugString();
+  EXPECT_EQ(h.cluster().data().at("x"), "2");
+  EXPECT_EQ(h.client().stats().session_expired, 0U);
+}
+
+TEST(KvClientTest, EachRegionHasItsOwnSession) {
+  Harness h;
+  h.cluster().Split(1, "m", 2);
+  h.Submit(Get("a"));  // learns region 1 only
+  h.Run();
+  h.Submit(Put("x", "1"));  // routed by key: a single-use session
+  h.Run();
+  h.Submit(Put("a", "2"));
+  h.Submit(Put("b", "3"));
+  h.Submit(Put("y", "4"));
+  h.Run();
+  const std::optional<uint64_t> left = h.client().RegionSession(1);
+  const std::optional<uint64_t> right = h.client().RegionSession(2);
+  ASSERT_TRUE(left.has_value() && right.has_value());
+  EXPECT_NE(*left, *right);
+  for (const auto& [store, request] : h.cluster().received()) {
+    const kv::RequestHeader& header = HeaderOf(request);
+    if (header.client_id() == 0) continue;
+    const std::string key = request.put().key();
+    EXPECT_EQ(header.client_id(), key < "m" ? *left : *right) << key;
+  }
+  // Region 2's session was the single-use one, adopted after it served x.
+  EXPECT_EQ(h.client().stats().sessions_adopted, 1U);
+  EXPECT_EQ(h.client().stats().sessions_opened, 2U);
+  const std::vector<SessionInfo> sessions = h.client().Sessions();
+  ASSERT_EQ(sessions.size(), 2U);
+  for (const SessionInfo& session : sessions) {
+    EXPECT_EQ(session.writes_in_flight, 0U);
+    EXPECT_EQ(session.next_sequence, 3U);
+    EXPECT_EQ(session.first_incomplete_sequence, 3U);
+  }
+}
+
+// Two writes of region 1's session; region 1 split before the session
+// opened there, so only region 1 (not the new region 2) has it.
+struct StaleSplit {
+  uint64_t left_op = 0;
+  uint64_t right_op = 0;
+  Outgoing right_first;  // the right-hand write's first attempt
+  uint64_t session = 0;
+};
+
+StaleSplit SplitUnderAStaleCache(Harness& h) {
+  StaleSplit out;
+  WarmCache(h);  // region 1 = everything, version 1
+  h.cluster().Split(1, "m", 2);
+  out.left_op = h.Submit(Put("a", "1"));
+  out.right_op = h.Submit(Put("x", "2"));
+  std::vector<Outgoing> first = h.Take();
+  EXPECT_EQ(first.size(), 2U);
+  if (first.size() != 2) return out;
+  out.session = HeaderOf(first[0].request).client_id();
+  EXPECT_EQ(HeaderOf(first[1].request).client_id(), out.session);
+  EXPECT_EQ(HeaderOf(first[1].request).sequence(), 2U);
+  h.Deliver(first[0]);  // EpochNotMatch: the cache learns both halves
+  std::vector<Outgoing> retry = h.Take();
+  EXPECT_EQ(retry.size(), 1U);
+  if (retry.size() != 1) return out;
+  h.Deliver(retry[0]);  // applied in region 1: the session opens there
+  EXPECT_EQ(h.Done(out.left_op).outcome, Outcome::kOk);
+  out.right_first = first[1];
+  return out;
+}
+
+TEST(KvClientTest, WriteReroutedBeforeAnyDoubtMovesToTheNewRegionsSession) {
+  Harness h;
+  const StaleSplit split = SplitUnderAStaleCache(h);
+  h.Deliver(split.right_first);  // EpochNotMatch: refused for certain
+  std::vector<Outgoing> retry = h.Take();
+  ASSERT_EQ(retry.size(), 1U);
+  const kv::RequestHeader& header = HeaderOf(retry[0].request);
+  EXPECT_EQ(header.region_id(), 2U);
+  // Sequence 2 of the old session would be refused (region 2 never had that
+  // session and first_incomplete_sequence is 2 now): a new session's 1.
+  EXPECT_NE(header.client_id(), split.session);
+  EXPECT_EQ(header.sequence(), 1U);
+  EXPECT_EQ(header.first_incomplete_sequence(), 1U);
+  h.Deliver(retry[0]);
+  const Completion& done = h.Done(split.right_op);
+  EXPECT_EQ(done.outcome, Outcome::kOk) << done.error.ShortDebugString();
+  EXPECT_EQ(done.client_id, header.client_id());
+  EXPECT_EQ(h.client().stats().writes_rebound, 1U);
+  EXPECT_EQ(h.client().stats().session_expired, 0U);
+  EXPECT_FALSE(h.cluster().applied().contains({split.session, 2}));
+  // The old session goes on in region 1 past the dropped sequence 2.
+  h.Submit(Put("b", "3"));
+  std::vector<Outgoing> next = h.Take();
+  ASSERT_EQ(next.size(), 1U);
+  EXPECT_EQ(HeaderOf(next[0].request).client_id(), split.session);
+  EXPECT_EQ(HeaderOf(next[0].request).sequence(), 3U);
+  EXPECT_EQ(HeaderOf(next[0].request).first_incomplete_sequence(), 3U);
+  h.Deliver(next[0]);
+  h.Run();
+  EXPECT_EQ(h.cluster().data().at("b"), "3");
+}
+
+TEST(KvClientTest, WriteInDoubtKeepsItsSequenceAcrossASplit) {
+  Harness h;
+  WarmCache(h);
+  h.Submit(Put("a", "1"));
+  h.Run();
+  const uint64_t session = h.client().RegionSession(1).value_or(0);
+  const uint64_t cas = h.Submit(Cas("x", "", "new"));
+  // Applied in region 1, but the answer is lost: in doubt.
+  std::vector<Outgoing> first = h.Take();
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(HeaderOf(first[0].request).sequence(), 2U);
+  h.cluster().Handle(first[0].store_id, first[0].request);
+  // The split moves "x" to region 2, which copies region 1's sessions.
+  h.cluster().Split(1, "m", 2);
+  ASSERT_TRUE(h.Wake());  // attempt timeout
+  h.Run();
+  const Completion& done = h.Done(cas);
+  EXPECT_EQ(done.outcome, Outcome::kOk) << done.error.ShortDebugString();
+  EXPECT_FALSE(done.response.compare_and_swap().succeeded() &&
+               done.response.compare_and_swap().previous_found())
+      << "the first result, not a second apply";
+  EXPECT_FALSE(done.response.compare_and_swap().previous_found());
+  EXPECT_EQ(done.client_id, session);
+  EXPECT_EQ(done.sequence, 2U);
+  EXPECT_EQ(h.cluster().applied().at({session, 2}), 1);
+  EXPECT_EQ(h.cluster().applied().size(), 2U);
+  EXPECT_EQ(h.client().stats().writes_rebound, 0U);
+  // Every attempt carried the same pair, the later ones to region 2.
+  bool reached_region_2 = false;
+  for (const Outgoing& out : h.sent()) {
+    const kv::RequestHeader& header = HeaderOf(out.request);
+    if (!out.request.has_compare_and_swap()) continue;
+    EXPECT_EQ(header.client_id(), session);
+    EXPECT_EQ(header.sequence(), 2U);
+    reached_region_2 |= header.region_id() == 2;
+  }
+  EXPECT_TRUE(reached_region_2);
+}
+
+TEST(KvClientTest, WriteInDoubtWhoseSessionTheNewRegionLacksIsUnknown) {
+  Harness h;
+  const StaleSplit split = SplitUnderAStaleCache(h);
+  // The right-hand write's first attempt is lost (never delivered): in
+  // doubt, so it keeps (session, 2) even though region 2 lacks the session.
+  ASSERT_TRUE(h.Wake());
+  h.Run();
+  const Completion& done = h.Done(split.right_op);
+  EXPECT_EQ(done.outcome, Outcome::kUnknown);
+  EXPECT_TRUE(done.error.has_session_expired());
+  EXPECT_EQ(done.client_id, split.session);
+  EXPECT_EQ(done.sequence, 2U);
+  EXPECT_EQ(h.client().stats().writes_rebound, 0U);
+  EXPECT_FALSE(h.cluster().data().contains("x"));
+}
+
+TEST(KvClientTest, IdleSessionsAreDroppedLeastRecentlyUsedFirst) {
+  KvClientConfig config = TestConfig();
+  config.sessions_max = config.writes_in_flight_max;  // 4
+  Harness h(config);
+  const std::vector<std::string> keys = {"a", "c", "e", "g", "i", "k"};
+  for (uint64_t i = 1; i < keys.size(); ++i) {
+    h.cluster().Split(i, keys[i], i + 1);
+  }
+  h.Submit(Scan("a", "", 8));  // learn every region
+  h.Run();
+  ASSERT_EQ(h.client().region_cache().size(), 6U);
+  for (const std::string& key : keys) {
+    const uint64_t put = h.Submit(Put(key, "v"));
+    h.Run();
+    EXPECT_EQ(h.Done(put).outcome, Outcome::kOk);
+    EXPECT_LE(h.client().Sessions().size(), 4U);
+  }
+  EXPECT_EQ(h.client().stats().sessions_opened, 6U);
+  EXPECT_EQ(h.client().stats().sessions_evicted, 2U);
+  EXPECT_FALSE(h.client().RegionSession(1).has_value());
+  EXPECT_FALSE(h.client().RegionSession(2).has_value());
+  EXPECT_TRUE(h.client().RegionSession(6).has_value());
+  // Region 1 again: a fresh session (the store keeps the old one until it
+  // idles out; sequence 1 opens the new one).
+  h.Submit(Put("a", "w"));
+  std::vector<Outgoing> out = h.Take();
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(HeaderOf(out[0].request).sequence(), 1U);
+  h.Deliver(out[0]);
+  h.Run();
+  EXPECT_EQ(h.cluster().data().at("a"), "w");
+  EXPECT_EQ(h.client().stats().sessions_evicted, 3U);
+}
+
+TEST(KvClientTest, SessionsMaxBelowWritesInFlightIsInvalid) {
+  KvClientConfig config = TestConfig();
+  config.sessions_max = config.writes_in_flight_max - 1;
+  EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(KvClientTest, RegionZeroNotFoundBacksOffAndAsksTheNextStore) {

@@ -4,12 +4,11 @@
 // serving region's meta in every success, scans continued across regions)
 // as the store actually implements it.
 //
-// Known gap (docs/store.md): a KvClient keeps ONE write session for the
-// whole cluster, while each region's state machine keeps its own session
-// table, and a region refuses to open a session for a command whose
-// first_incomplete_sequence is above 1. So one KvClient's writes must stay
-// in the regions its session started in (and their split children, which
-// copy the table). The writes below do; reads and scans have no session.
+// Each region's state machine keeps its own session table and refuses to
+// open a session for a command whose first_incomplete_sequence is above 1,
+// so the client keeps one session per region (docs/client.md, "Sessions");
+// OneClientWritesInEveryRegion checks a single client's writes to three
+// regions all succeed.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -185,6 +184,64 @@ TEST_F(ClientStoreTest, WritesAndReadsAcrossRegionsSplitsAndLeaderChanges) {
     EXPECT_LT(scanned.response.scan().pairs(i - 1).key(),
               scanned.response.scan().pairs(i).key());
   }
+}
+
+TEST_F(ClientStoreTest, OneClientWritesInEveryRegion) {
+  // Split region 2 ([k500, +inf)) at k700 before anything is written, so no
+  // region inherits another's sessions: regions 1, 2 and 9.
+  AdminRequest split;
+  split.set_region_id(2);
+  split.mutable_split()->set_split_key("k700");
+  split.mutable_split()->set_new_region_id(9);
+  for (uint64_t s = 1; s <= 3; ++s) {
+    split.mutable_split()->add_new_peer_ids(PeerIdOf(9, s));
+  }
+  std::optional<AdminResponse> done = harness_->CallAdmin(split);
+  ASSERT_TRUE(done.has_value() && !done->has_error());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  // One at a time, alternating regions: with one session for the whole
+  // client, the second region would answer SessionExpired.
+  const std::vector<std::string> keys = {"k100", "k600", "k800",
+                                         "k200", "k650", "k900"};
+  for (const std::string& key : keys) {
+    const client::Completion put = Run(Put(key, "one-" + key));
+    EXPECT_EQ(put.outcome, client::Outcome::kOk)
+        << key << ": " << put.error.ShortDebugString();
+  }
+  // Pipelined, several writes per region in flight at once.
+  std::vector<uint64_t> ops;
+  for (int i = 0; i < 9; ++i) {
+    const std::string key = absl::StrFormat("k%03d", 25 + i * 100);
+    absl::StatusOr<uint64_t> op = client_->Submit(
+        Put(key, "two-" + key), now_us_ + 300 * kTickUs, now_us_);
+    ASSERT_TRUE(op.ok()) << op.status();
+    ops.push_back(*op);
+  }
+  for (uint64_t op : ops) {
+    std::optional<client::Completion> put = Drive(op);
+    ASSERT_TRUE(put.has_value());
+    EXPECT_EQ(put->outcome, client::Outcome::kOk)
+        << put->error.ShortDebugString();
+  }
+  for (const std::string& key : keys) {
+    const client::Completion get = Run(Get(key));
+    ASSERT_EQ(get.outcome, client::Outcome::kOk);
+    EXPECT_EQ(get.response.get().value(), "one-" + key);
+  }
+  for (int i = 0; i < 9; ++i) {
+    const std::string key = absl::StrFormat("k%03d", 25 + i * 100);
+    const client::Completion get = Run(Get(key));
+    ASSERT_EQ(get.outcome, client::Outcome::kOk);
+    EXPECT_EQ(get.response.get().value(), "two-" + key);
+  }
+  EXPECT_EQ(client_->stats().session_expired, 0U);
+  // One live session per region, each its own client id.
+  for (uint64_t region : {1, 2, 9}) {
+    EXPECT_TRUE(client_->RegionSession(region).has_value()) << region;
+  }
+  EXPECT_NE(client_->RegionSession(1), client_->RegionSession(2));
+  EXPECT_NE(client_->RegionSession(2), client_->RegionSession(9));
+  EXPECT_NE(client_->RegionSession(1), client_->RegionSession(9));
 }
 
 TEST_F(ClientStoreTest, AWriteWhoseLeaderCrashesIsRetriedAndAppliesOnce) {
