@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/base/check.h"
@@ -94,7 +95,8 @@ std::string StoreRunResult::Summary() const {
   return absl::StrFormat(
       "seed=%d store %s simulated=%.3fs events=%d "
       "ops=%d(ok=%d,fail=%d,unknown=%d) faults=%d(scheduled=%d) stores=%d "
-      "regions=%d->%d splits=%d(auto=%d) conf_changes=%d transfers=%d "
+      "regions=%d->%d splits=%d(auto=%d) merges=%d conf_changes=%d "
+      "transfers=%d "
       "admin=%d(refused=%d,abandoned=%d) restarts=%d applied=%d %s "
       "trace=%016x",
       base.seed, ok() ? "PASS" : "FAIL",
@@ -102,9 +104,9 @@ std::string StoreRunResult::Summary() const {
       base.ops_ok + base.ops_failed + base.ops_unknown, base.ops_ok,
       base.ops_failed, base.ops_unknown, base.faults_injected,
       base.scheduled_faults, stores, regions_start, regions_end, admin.splits(),
-      admin.auto_splits, admin.conf_changes(), admin.transfers(),
-      admin.submitted, admin.refused, admin.abandoned, restarts,
-      base.commit_index_max, verdicts, base.trace_hash);
+      admin.auto_splits, admin.merges(), admin.conf_changes(),
+      admin.transfers(), admin.submitted, admin.refused, admin.abandoned,
+      restarts, base.commit_index_max, verdicts, base.trace_hash);
 }
 
 StoreCluster::StoreCluster(const StoreSimOptions& options,
@@ -540,9 +542,9 @@ void StoreCluster::CheckConvergence(StoreRunResult& result) {
     detail.clear();
     return Converged(&detail);
   });
+  if (trace_.keeps_text()) TraceRegions();
   if (detail.empty()) return;
   result.convergence_ok = false;
-  if (trace_.keeps_text()) TraceRegions();
   const bool diverged = detail.find("digests differ") != std::string::npos;
   result.base.violations.push_back(
       SafetyViolation{diverged ? "replica agreement" : "replica convergence",
@@ -550,7 +552,15 @@ void StoreCluster::CheckConvergence(StoreRunResult& result) {
 }
 
 void StoreCluster::TraceRegions() {
-  for (const uint64_t region_id : nemesis_->LiveRegionIds()) {
+  absl::btree_set<uint64_t> all;
+  for (const auto& node : nodes_) {
+    if (!node->up()) continue;
+    for (const store::RegionRecord& record :
+         node->store()->catalog().RegionSnapshot()) {
+      all.insert(record.region.id());
+    }
+  }
+  for (const uint64_t region_id : all) {
     for (const auto& node : nodes_) {
       if (!node->up()) continue;
       const store::Store& s = *node->store();

@@ -42,6 +42,8 @@ std::string_view AdminKindName(AdminKind kind) {
       return "remove-peer";
     case AdminKind::kTransferLeader:
       return "transfer-leader";
+    case AdminKind::kMerge:
+      return "merge";
   }
   return "?";
 }
@@ -67,7 +69,7 @@ void StoreNemesis::Start() {
 
 void StoreNemesis::ScheduleNext() {
   const double rate = options_->split_per_s + options_->conf_change_per_s +
-                      options_->transfer_per_s;
+                      options_->transfer_per_s + options_->merge_per_s;
   if (stopped_ || rate <= 0) return;
   const auto mean_gap_us = static_cast<uint64_t>(1e6 / rate);
   events_->ScheduleAfter(rng_.Range(0, 2 * std::max<uint64_t>(mean_gap_us, 1)),
@@ -93,6 +95,7 @@ void StoreNemesis::Act() {
       {AdminKind::kPromote, conf},
       {AdminKind::kRemovePeer, conf},
       {AdminKind::kTransferLeader, options_->transfer_per_s},
+      {AdminKind::kMerge, options_->merge_per_s},
   };
   uint64_t total = 0;
   for (const Weighted& k : kinds) total += static_cast<uint64_t>(k.rate * 1000);
@@ -154,15 +157,27 @@ std::optional<StoreNemesis::Target> StoreNemesis::TargetOf(
 }
 
 std::vector<uint64_t> StoreNemesis::LiveRegionIds() const {
-  absl::btree_set<uint64_t> ids;
+  // A region lives while some store that is up routes it, unless a merge
+  // took it in: any meta that lists it among its merged regions proves the
+  // region dead, and a stale replica of it (a removed learner that never
+  // heard of its removal) keeps nothing alive. A removed peer's tombstone
+  // proves nothing about the region (its members go on).
+  absl::btree_set<uint64_t> live;
+  absl::btree_set<uint64_t> merged;
   for (const auto& node : *nodes_) {
     if (!node->up()) continue;
     for (const store::RegionRecord& record :
          node->store()->catalog().RegionSnapshot()) {
-      if (store::OwnsRange(record.state)) ids.insert(record.region.id());
+      if (store::OwnsRange(record.state)) live.insert(record.region.id());
+      merged.insert(record.region.merged_region_ids().begin(),
+                    record.region.merged_region_ids().end());
     }
   }
-  return {ids.begin(), ids.end()};
+  std::vector<uint64_t> ids;
+  for (const uint64_t id : live) {
+    if (!merged.contains(id)) ids.push_back(id);
+  }
+  return ids;
 }
 
 std::optional<store::AdminRequest> StoreNemesis::Build(AdminKind kind,
@@ -178,6 +193,8 @@ std::optional<store::AdminRequest> StoreNemesis::Build(AdminKind kind,
       return BuildRemove(target);
     case AdminKind::kTransferLeader:
       return BuildTransfer(target);
+    case AdminKind::kMerge:
+      return BuildMerge(target);
   }
   return std::nullopt;
 }
@@ -282,6 +299,40 @@ std::optional<store::AdminRequest> StoreNemesis::BuildTransfer(
   store::AdminRequest request;
   *request.mutable_transfer_leader()->mutable_peer() =
       *voters[rng_.Uniform(voters.size())];
+  return request;
+}
+
+std::optional<store::AdminRequest> StoreNemesis::BuildMerge(
+    const Target& target) {
+  auto stores = [](const meta::Region& region, bool* learners) {
+    absl::btree_set<uint64_t> ids;
+    for (const meta::Peer& peer : region.peers()) {
+      ids.insert(peer.store_id());
+      if (peer.role() == meta::PEER_ROLE_LEARNER) *learners = true;
+    }
+    return ids;
+  };
+  bool learners = false;
+  const absl::btree_set<uint64_t> source_stores =
+      stores(target.region, &learners);
+  if (learners) return std::nullopt;
+  std::vector<meta::Region> neighbours;
+  for (const Target& other : Targets()) {
+    const meta::Region& r = other.region;
+    const bool adjacent =
+        (!r.end_key().empty() && r.end_key() == target.region.start_key()) ||
+        (!target.region.end_key().empty() &&
+         target.region.end_key() == r.start_key());
+    bool other_learners = false;
+    if (adjacent && stores(r, &other_learners) == source_stores &&
+        !other_learners) {
+      neighbours.push_back(r);
+    }
+  }
+  if (neighbours.empty()) return std::nullopt;
+  store::AdminRequest request;
+  *request.mutable_merge()->mutable_target() =
+      neighbours[rng_.Uniform(neighbours.size())];
   return request;
 }
 

@@ -1,5 +1,6 @@
-// The admin nemesis of the store mode: region splits, membership changes
-// (add a learner, promote it, remove a peer) and leader transfers, sent at
+// The admin nemesis of the store mode: region splits and merges, membership
+// changes (add a learner, promote it, remove a peer) and leader transfers,
+// sent at
 // random times during the faulty phase to the store leading the region,
 // with the epoch that store holds, through Store::SubmitAdmin. It plays
 // the part of a placement driver: it allocates region and peer ids (never
@@ -24,8 +25,8 @@
 // times of the commands come from the nemesis's own Rng, so the fault
 // schedule shrinks without moving them.
 //
-// Adding a command kind (merge, once core/store has it) is one AdminKind,
-// one builder and one line in the kinds table (store_nemesis.cc).
+// Adding a command kind is one AdminKind, one builder and one line in the
+// kinds table (store_nemesis.cc); merge came that way.
 //
 // Thread-safety: none; the simulator is single-threaded.
 #ifndef RAFTSTORE_SIM_STORE_NEMESIS_H_
@@ -56,8 +57,9 @@ enum class AdminKind {
   kPromote,
   kRemovePeer,
   kTransferLeader,
+  kMerge,
 };
-inline constexpr int kAdminKindCount = 5;
+inline constexpr int kAdminKindCount = 6;
 
 std::string_view AdminKindName(AdminKind kind);
 
@@ -73,6 +75,9 @@ struct NemesisStats {
   uint64_t splits() const { return done[0]; }
   uint64_t conf_changes() const { return done[1] + done[2] + done[3]; }
   uint64_t transfers() const { return done[4]; }
+  // Merges whose source was frozen (the prepare applied): the commit then
+  // completes on its own, or rolls back.
+  uint64_t merges() const { return done[5]; }
 };
 
 class StoreNemesis {
@@ -101,7 +106,8 @@ class StoreNemesis {
                          const store::SplitSuggestion& suggestion);
 
   const NemesisStats& stats() const { return stats_; }
-  // Regions routed by some running store (New or Running), ascending.
+  // Regions that still exist, ascending: routed (New or Running) by some
+  // store that is up, and not listed as merged away by any region's meta.
   std::vector<uint64_t> LiveRegionIds() const;
 
  private:
@@ -128,6 +134,9 @@ class StoreNemesis {
   std::optional<store::AdminRequest> BuildPromote(const Target& target);
   std::optional<store::AdminRequest> BuildRemove(const Target& target);
   std::optional<store::AdminRequest> BuildTransfer(const Target& target);
+  // Merges the target into an adjacent region led somewhere, when their
+  // voters are on the same stores and neither has learners.
+  std::optional<store::AdminRequest> BuildMerge(const Target& target);
   // The regions led by a running store, in region order.
   std::vector<Target> Targets() const;
   std::optional<Target> TargetOf(uint64_t region_id) const;

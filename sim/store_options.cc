@@ -41,6 +41,8 @@ StoreSimOptions DrawStoreOptions(uint64_t seed) {
   o.region_split_bytes = draw.Chance(1, 3) ? draw.Range(256, 4096) : 0;
   o.raft_log_gc_entries_max = uint64_t{1} << draw.Range(3, 10);
   o.learner_catch_up_entries_max = draw.Range(8, 256);
+  // Drawn last, so that adding it shifted no earlier draw.
+  o.merge_per_s = MaybeAdminRate(draw, 100);
   RS_CHECK(o.Validate().ok()) << o.Validate();
   return o;
 }
@@ -66,7 +68,8 @@ absl::Status StoreSimOptions::Validate() const {
     return bad(absl::StrCat("replicas_max=", replicas_max, " is outside ",
                             kStoreReplicasMin, "..", base.node_count));
   }
-  if (split_per_s < 0 || conf_change_per_s < 0 || transfer_per_s < 0) {
+  if (split_per_s < 0 || conf_change_per_s < 0 || transfer_per_s < 0 ||
+      merge_per_s < 0) {
     return bad("admin rates must be >= 0");
   }
   if (raft_log_gc_entries_max == 0 || learner_catch_up_entries_max == 0) {
@@ -81,7 +84,7 @@ std::string StoreSimOptions::Describe() const {
   return absl::StrCat(
       "store mode: stores=", base.node_count, " regions=", region_count,
       " admin/s=split", split_per_s, ",conf", conf_change_per_s, ",transfer",
-      transfer_per_s, " replicas_max=", replicas_max,
+      transfer_per_s, ",merge", merge_per_s, " replicas_max=", replicas_max,
       " scan_weight=", scan_weight, " auto_split_bytes=", region_split_bytes,
       " log_gc_entries=", raft_log_gc_entries_max,
       " learner_catch_up=", learner_catch_up_entries_max, " | ",

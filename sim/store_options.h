@@ -39,10 +39,12 @@ struct StoreSimOptions {
   // kStoreReplicasMin voters, on stores chosen round-robin.
   int region_count = 4;
   // The admin nemesis (sim/store_nemesis.h): expected commands per
-  // simulated second, each kind off (0) for some seeds.
+  // simulated second, each kind off (0) for some seeds. Merges need the two
+  // regions' voters on the same stores and no learners (core/store).
   double split_per_s = 0.5;
   double conf_change_per_s = 0.5;
   double transfer_per_s = 0.5;
+  double merge_per_s = 0.5;
   // A region's replicas (voters and learners) never exceed this.
   int replicas_max = 5;
   // The relative weight of scans in the workload (next to base.workload's
