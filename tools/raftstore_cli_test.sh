@@ -102,6 +102,19 @@ expect 0 "seed=7 PASS .*faults=0\(scheduled=0\)" -- "$cli" sim --seed=7 --ticks=
   --nodes=3 --faults=
 expect 0 "seed=8 PASS .*scheduled=2" -- "$cli" sim --seed=8 --ticks=300 --nodes=3 \
   --faults=100000:crash:1,900000:restart:1
+# sim --store: the store mode, a seed and a range, replay by trace hash.
+expect 0 "seed=3 store PASS .*regions=" -- "$cli" sim --store --seed=3 --ticks=200
+expect 0 "^store seeds 1..2: 2 passed, 0 failed$" -- \
+  "$cli" sim --store --seeds=1..2 --ticks=150
+first=$("$cli" sim --store --seed=5 --ticks=200 | grep -o 'trace=[0-9a-f]*')
+second=$("$cli" sim --store --seed=5 --ticks=200 --trace="$tmp/s5.trace" |
+  grep -o 'trace=[0-9a-f]*')
+[[ -n "$first" && "$first" == "$second" ]] ||
+  fail "sim --store seed 5 replayed with $second, first run $first"
+grep -q "end: region 1 on s1" "$tmp/s5.trace" ||
+  fail "sim --store --trace wrote no end-of-run regions"
+expect 2 "--regions needs --store" -- "$cli" sim --seed=1 --regions=3
+expect 2 "--regions=9 is outside 1..8" -- "$cli" sim --store --seed=1 --regions=9
 expect 2 "exactly one of --seed S or --seeds A..B" -- "$cli" sim
 expect 2 "--seeds must be A..B with A <= B" -- "$cli" sim --seeds=9..3
 expect 2 "--nodes=9 is outside 1..7" -- "$cli" sim --seed=1 --nodes=9
