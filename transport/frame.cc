@@ -91,6 +91,11 @@ absl::Status FrameCodecOptions::Validate() const {
         absl::StrCat("frame_payload_bytes_max is ", frame_payload_bytes_max,
                      "; must be in [1, ", kFramePayloadBytesLimit, "]"));
   }
+  if (first_frame_payload_bytes_max > frame_payload_bytes_max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "first_frame_payload_bytes_max ", first_frame_payload_bytes_max,
+        " is above frame_payload_bytes_max ", frame_payload_bytes_max));
+  }
   return absl::OkStatus();
 }
 
@@ -234,12 +239,17 @@ bool FrameDecoder::CheckHeader(std::string_view header,
     return false;
   }
   *payload_bytes = GetU32(header.data() + kFrameLengthOffset);
-  if (*payload_bytes > options_.frame_payload_bytes_max) {
+  const bool first = at == 0 && options_.first_frame_payload_bytes_max > 0;
+  const uint64_t bound = first ? options_.first_frame_payload_bytes_max
+                               : options_.frame_payload_bytes_max;
+  if (*payload_bytes > bound) {
     Fail(FrameError::kPayloadTooLarge,
-         absl::ResourceExhaustedError(absl::StrCat(
-             At(at), "payload length ", *payload_bytes, " at offset ",
-             at + kFrameLengthOffset, " is above frame_payload_bytes_max ",
-             options_.frame_payload_bytes_max)));
+         absl::ResourceExhaustedError(
+             absl::StrCat(At(at), "payload length ", *payload_bytes,
+                          " at offset ", at + kFrameLengthOffset, " is above ",
+                          first ? "first_frame_payload_bytes_max "
+                                : "frame_payload_bytes_max ",
+                          bound)));
     return false;
   }
   return true;

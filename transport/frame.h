@@ -36,9 +36,15 @@ struct FrameCodecOptions {
   // refuses to write a bigger one; the decoder refuses a header claiming a
   // bigger one.
   uint64_t frame_payload_bytes_max = uint64_t{64} << 20;
+  // The decoder's bound for the first frame of a stream, when nonzero
+  // (<= frame_payload_bytes_max). A port that requires a HELLO first sets
+  // it small, so that a peer that has not authenticated yet cannot make it
+  // buffer a large frame.
+  uint64_t first_frame_payload_bytes_max = 0;
 
   // InvalidArgument naming the field unless
-  // 1 <= frame_payload_bytes_max <= kFramePayloadBytesLimit.
+  // 1 <= frame_payload_bytes_max <= kFramePayloadBytesLimit and
+  // first_frame_payload_bytes_max <= frame_payload_bytes_max.
   absl::Status Validate() const;
 };
 

@@ -256,6 +256,29 @@ TEST(FrameCodecTest, OversizedLengthSplitAcrossChunksIsRefusedToo) {
   EXPECT_EQ(decoder.error(), FrameError::kPayloadTooLarge) << status;
 }
 
+TEST(FrameCodecTest, FirstFrameHasItsOwnBound) {
+  kv::KvRequest request;
+  request.mutable_put()->set_value(std::string(100, 'v'));
+  const std::string frame = Encode(request);
+  FrameCodecOptions options = Options();
+  options.first_frame_payload_bytes_max = 50;
+  FrameDecoder decoder(options);
+  std::vector<Frame> frames;
+  const absl::Status status =
+      decoder.Feed(frame.substr(0, kFrameHeaderBytes), &frames);
+  EXPECT_EQ(decoder.error(), FrameError::kPayloadTooLarge);
+  EXPECT_TRUE(absl::StrContains(status.message(),
+                                "above first_frame_payload_bytes_max 50"))
+      << status;
+  // Only the first: after a small first frame, the same frame passes.
+  FrameDecoder second(options);
+  const std::string stream = Encode(kv::KvRequest()) + frame;
+  EXPECT_TRUE(second.Feed(stream, &frames).ok());
+  EXPECT_EQ(frames.size(), 2u);
+  options.first_frame_payload_bytes_max = options.frame_payload_bytes_max + 1;
+  EXPECT_FALSE(options.Validate().ok());
+}
+
 TEST(FrameCodecTest, PayloadAtTheBoundIsAccepted) {
   kv::KvRequest request;
   request.mutable_put()->set_value(std::string(100, 'v'));

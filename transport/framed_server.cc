@@ -25,6 +25,13 @@ absl::Status FramedServerOptions::Validate() const {
     return absl::InvalidArgumentError(
         "hello_policy.cluster_id must be nonzero when require_hello is set");
   }
+  if (require_hello &&
+      (hello_payload_bytes_max < 1 ||
+       hello_payload_bytes_max > connection.codec.frame_payload_bytes_max)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello_payload_bytes_max ", hello_payload_bytes_max,
+                     " must be in [1, frame_payload_bytes_max]"));
+  }
   if (hello_timeout_ms < 1) {
     return absl::InvalidArgumentError("hello_timeout_ms must be >= 1");
   }
@@ -43,6 +50,10 @@ FramedServer::FramedServer(uv_loop_t* loop, const FramedServerOptions& options,
       options_(options),
       callbacks_(std::move(callbacks)),
       log_(std::move(log)) {
+  if (options_.require_hello) {
+    options_.connection.codec.first_frame_payload_bytes_max =
+        options_.hello_payload_bytes_max;
+  }
   RS_CHECK(callbacks_.on_frame != nullptr);
   RS_CHECK(log_ != nullptr);
 }

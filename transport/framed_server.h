@@ -46,6 +46,10 @@ struct FramedServerOptions {
   // A connection that has not sent a good HELLO this long after it was
   // accepted is closed (counted unauthenticated).
   uint64_t hello_timeout_ms = 5'000;
+  // With require_hello: the first frame's payload bound (sets
+  // connection.codec.first_frame_payload_bytes_max), so an unauthenticated
+  // connection never makes the port buffer more than this.
+  uint64_t hello_payload_bytes_max = 4'096;
   // Open connections at most; one accepted beyond is closed at once.
   uint64_t connections_max = 1'024;
   int listen_backlog = 128;

@@ -212,8 +212,11 @@ std::vector<BadInput> BadInputs() {
   oversized[kFrameLengthOffset + 3] = '\x7f';  // ~2 GiB
   std::string unknown = request;
   unknown[kFrameTypeOffset] = 99;
+  std::string big_hello = hello.substr(0, kFrameHeaderBytes);
+  big_hello[kFrameLengthOffset + 2] = 1;  // 64 KiB and some
   return {
       {"garbage", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", false, "bad magic"},
+      {"big hello", big_hello, false, "above first_frame_payload_bytes_max"},
       {"truncated", hello + request.substr(0, request.size() - 2), true,
        "stream ended after"},
       {"oversized", hello + oversized, false, "frame_payload_bytes_max"},

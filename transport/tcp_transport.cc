@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
+#include "transport/backoff.h"
 #include "transport/frame.h"
 #include "transport/hello.h"
 
@@ -63,6 +64,13 @@ absl::Status TcpTransportOptions::Validate() const {
   }
   if (reconnect_backoff_ms_max < reconnect_backoff_ms_min) {
     return OutOfRange("reconnect_backoff_ms_max", reconnect_backoff_ms_max);
+  }
+  // Our own HELLO must pass the peers' first-frame bound.
+  const uint64_t hello_bytes =
+      MakeHello(cluster_id, store_id, auth_token).ByteSizeLong();
+  if (hello_bytes > std::min(FramedServerOptions{}.hello_payload_bytes_max,
+                             frame_payload_bytes_max)) {
+    return OutOfRange("HELLO payload bytes (auth_token too long)", hello_bytes);
   }
   return absl::OkStatus();
 }
@@ -116,6 +124,8 @@ absl::Status TcpTransport::StartServer() {
   server.hello_policy.auth_token = options_.auth_token;
   server.hello_policy.require_store_id = true;
   server.hello_timeout_ms = options_.hello_timeout_ms;
+  server.hello_payload_bytes_max = std::min(server.hello_payload_bytes_max,
+                                            options_.frame_payload_bytes_max);
   server.connections_max = options_.incoming_connections_max;
   FramedServer::Callbacks callbacks;
   callbacks.on_open = [this](FramedServer::ConnectionId id,
@@ -316,22 +326,11 @@ void TcpTransport::OnPeerClosed(Peer& peer, const CloseInfo& info) {
   }
 }
 
-uint64_t TcpTransport::BackoffDelayMs(uint64_t failures) {
-  RS_CHECK_GE(failures, 1U);
-  uint64_t delay = options_.reconnect_backoff_ms_min;
-  // At most 64 doublings reach any bound; stop at the maximum.
-  for (uint64_t i = 1;
-       i < failures && delay < options_.reconnect_backoff_ms_max; ++i) {
-    delay = std::min(options_.reconnect_backoff_ms_max, delay * 2);
-  }
-  // "Equal jitter": half the delay fixed, half random, so peers that failed
-  // together do not redial together.
-  return delay / 2 + rng_.Uniform(delay - delay / 2 + 1);
-}
-
 uint64_t TcpTransport::ScheduleRedial(Peer& peer) {
   ++peer.failures;
-  const uint64_t delay_ms = BackoffDelayMs(peer.failures);
+  const uint64_t delay_ms =
+      BackoffDelayMs(peer.failures, options_.reconnect_backoff_ms_min,
+                     options_.reconnect_backoff_ms_max, rng_);
   peer.backoff_pending = true;
   RS_CHECK_EQ(uv_timer_start(&peer.backoff_timer, BackoffTimerCb, delay_ms, 0),
               0);

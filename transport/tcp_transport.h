@@ -193,7 +193,6 @@ class TcpTransport {
   void OnPeerClosed(Peer& peer, const CloseInfo& info);
   // Starts the backoff timer; returns its delay.
   uint64_t ScheduleRedial(Peer& peer);
-  uint64_t BackoffDelayMs(uint64_t failures);
   uint64_t QueuedBytes(const Peer& peer) const;
   void HandleClosed();
 

@@ -433,6 +433,12 @@ TEST_F(TcpTransportTest, OptionsAreValidated) {
   EXPECT_FALSE(TcpTransport::Start(loop_.get(), options,
                                    [](uint64_t, store::RaftMessageBatch&&) {})
                    .ok());
+  options = Options(1);
+  options.auth_token = std::string(1000, 't');
+  options.frame_payload_bytes_max = 500;  // the HELLO would not fit
+  EXPECT_FALSE(TcpTransport::Start(loop_.get(), options,
+                                   [](uint64_t, store::RaftMessageBatch&&) {})
+                   .ok());
   Node& a = StartNode(Options(1));
   EXPECT_EQ(a.transport->SetPeerAddress(1, "127.0.0.1:9").code(),
             absl::StatusCode::kInvalidArgument);
