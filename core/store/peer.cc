@@ -805,7 +805,9 @@ std::optional<kv::Error> Peer::CheckChangePeer(
       const raft::Progress* progress =
           raw_->raft().tracker().GetProgress(target.id());
       const uint64_t last = raw_->raft().log().LastIndex();
-      if (progress == nullptr ||
+      // A learner that has nothing yet (match 0: its snapshot has not
+      // arrived) is never "caught up", however short the log.
+      if (progress == nullptr || progress->match() == 0 ||
           progress->match() + config_->learner_catch_up_entries_max < last) {
         return ServerBusyError(
             absl::StrCat("learner ", target.id(), " has not caught up (match ",
@@ -894,8 +896,52 @@ void Peer::TrackAdminProposal(raft::ProposeResult result, uint64_t reply_to,
   }
 }
 
+bool Peer::MoveLeadershipBeforeRemoval(uint64_t reply_to,
+                                       const AdminRequest& request,
+                                       PeerOutput& out) {
+  const ChangePeerRequest& change = request.change_peer();
+  if (change.type() != raft::CONF_CHANGE_TYPE_REMOVE_NODE ||
+      change.peer().id() != self_.id() || !IsLeader() || merging_.has_value()) {
+    return false;
+  }
+  // A leader that applied its own removal and went away at once could leave
+  // the others unaware that it committed: under the old membership, with one
+  // more voter lost, they could never elect. So the leader hands leadership
+  // to the most caught-up voter it heard from lately first; the new leader
+  // removes it.
+  const meta::Peer* best = nullptr;
+  uint64_t best_match = 0;
+  for (const meta::Peer& peer : region_.peers()) {
+    if (peer.id() == self_.id() || peer.role() == meta::PEER_ROLE_LEARNER) {
+      continue;
+    }
+    const raft::Progress* progress =
+        raw_->raft().tracker().GetProgress(peer.id());
+    if (progress != nullptr && progress->recent_active() &&
+        progress->match() > best_match) {
+      best = &peer;
+      best_match = progress->match();
+    }
+  }
+  if (best == nullptr ||
+      raw_->TransferLeader(best->id()) != raft::TransferResult::kOk) {
+    RefuseAdmin(out, reply_to, request,
+                ServerBusyError("removing the leader: no voter can take over "
+                                "leadership yet",
+                                config_->busy_backoff_ms));
+    return true;
+  }
+  kv::Error error = NotLeaderError(region_.id(), best);
+  error.set_message(
+      absl::StrCat("removing the leader: leadership moves to peer ", best->id(),
+                   " first; send the removal there"));
+  RefuseAdmin(out, reply_to, request, std::move(error));
+  return true;
+}
+
 void Peer::ProposeChangePeer(uint64_t reply_to, const AdminRequest& request,
                              PeerOutput& out) {
+  if (MoveLeadershipBeforeRemoval(reply_to, request, out)) return;
   if (!MayProposeAdmin(reply_to, request,
                        CheckChangePeer(request.change_peer()), out)) {
     return;

@@ -365,6 +365,12 @@ class Peer {
                           const AdminRequest& request, PeerOutput& out);
   // Why `request` cannot be proposed now, if it cannot.
   std::optional<kv::Error> CheckChangePeer(const ChangePeerRequest& request);
+  // A removal of this peer while it leads: starts a transfer to the most
+  // caught-up voter and answers NotLeader naming it (or ServerBusy).
+  // Returns whether it answered.
+  bool MoveLeadershipBeforeRemoval(uint64_t reply_to,
+                                   const AdminRequest& request,
+                                   PeerOutput& out);
   kv::KvResponse ServeRead(const kv::KvRequest& request) const;
   void DropStaleReads();
 

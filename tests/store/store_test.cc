@@ -733,6 +733,48 @@ TEST_F(StoreTest, RemovingTheLeaderHandsTheRegionToTheOthers) {
   EXPECT_EQ(harness_->store(leader)->stats().peers_created, 0U);
 }
 
+TEST_F(StoreTest, RemovingTheLeaderWithAnotherVoterLostLeavesALiveRegion) {
+  StartAll(4, 1, TestConfig());
+  MustPut(KeyIn(1, 1, "a"), "1");
+  const uint64_t leader = harness_->LeaderStore(1);
+  uint64_t lost = 0;
+  for (uint64_t s = 1; s <= 4 && lost == 0; ++s) {
+    if (s != leader) lost = s;
+  }
+  harness_->Crash(lost);  // down for good
+  harness_->RunUntil([] { return false; }, 30);  // the leader notices
+  // Four voters, one lost: removing the leader must leave the other two
+  // able to elect under the new membership {lost, two live}. A leader that
+  // applied its own removal and vanished could leave them unaware of the
+  // commit, under the old membership with only two of four: so the leader
+  // hands over first and says where to send the removal.
+  AdminRequest direct =
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, leader);
+  *direct.mutable_region_epoch() =
+      harness_->store(leader)->catalog().Get(1)->region.epoch();
+  const uint64_t token = harness_->SubmitAdmin(leader, direct);
+  harness_->Pump();
+  std::optional<AdminResponse> first = harness_->TakeAdminReply(token);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(first->error().has_not_leader()) << first->ShortDebugString();
+  const uint64_t heir = first->error().not_leader().leader().store_id();
+  EXPECT_NE(heir, leader);
+  EXPECT_NE(heir, lost);
+  std::optional<AdminResponse> removed = harness_->CallAdmin(
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, leader));
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_FALSE(removed->has_error()) << removed->ShortDebugString();
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        const uint64_t now = harness_->LeaderStore(1);
+        return now != 0 && now != leader &&
+               !harness_->store(leader)->GetPeerStatus(1).has_value();
+      },
+      1000));
+  MustPut(KeyIn(1, 1, "b"), "2");
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "a")), "1");
+}
+
 TEST_F(StoreTest, TransferLeaderMovesLeadership) {
   StartAll(3, 1, TestConfig());
   const uint64_t target = FollowerStore(1);
