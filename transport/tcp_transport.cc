@@ -212,9 +212,16 @@ absl::Status TcpTransport::SetPeerAddress(uint64_t store_id,
   return absl::OkStatus();
 }
 
+bool TcpTransport::Writable(const Peer& peer) {
+  // A connection closing (a stall or an error earlier in this loop
+  // iteration) still counts as connected until its on_closed runs, but
+  // takes no more frames: batches wait in the queue for the redial.
+  return peer.connected && !peer.connection->closing();
+}
+
 uint64_t TcpTransport::QueuedBytes(const Peer& peer) const {
   const uint64_t in_connection =
-      peer.connected ? peer.connection->buffered_bytes() : 0;
+      Writable(peer) ? peer.connection->buffered_bytes() : 0;
   return peer.queue.size() + in_connection;
 }
 
@@ -248,7 +255,7 @@ SendResult TcpTransport::Send(uint64_t store_id,
     ++metrics_.drops;
     return SendResult::kDroppedQueueFull;
   }
-  if (peer.connected) {
+  if (Writable(peer)) {
     const absl::Status sent = peer.connection->Send(batch);
     RS_CHECK(sent.ok()) << sent;  // room was checked above
     return SendResult::kQueued;

@@ -170,7 +170,7 @@ class TcpTransport {
   struct Peer {
     uint64_t store_id = 0;
     SocketAddress address;
-    // Encoded batches waiting for a connection (only while not connected).
+    // Encoded batches waiting for a connection (while none is writable).
     std::string queue;
     uint64_t queue_frames = 0;
     FramedConnection* connection = nullptr;  // dialing or connected
@@ -193,6 +193,7 @@ class TcpTransport {
   void OnPeerClosed(Peer& peer, const CloseInfo& info);
   // Starts the backoff timer; returns its delay.
   uint64_t ScheduleRedial(Peer& peer);
+  static bool Writable(const Peer& peer);
   uint64_t QueuedBytes(const Peer& peer) const;
   void HandleClosed();
 
