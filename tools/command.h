@@ -25,6 +25,10 @@ struct Command {
   int (*run)(const std::vector<std::string>& args);
 };
 
+// "--no-region-metrics[=v]" -> "--no_region_metrics[=v]": Abseil flag
+// names use underscores; users may type dashes. Anything else unchanged.
+std::string NormalizeFlagName(std::string arg);
+
 // Commands in the order `raftstore help` lists them.
 const std::vector<Command>& AllCommands();
 
@@ -35,6 +39,8 @@ int RunRaftScript(const std::vector<std::string>& args);
 int RunSim(const std::vector<std::string>& args);
 int RunWal(const std::vector<std::string>& args);
 int RunManifest(const std::vector<std::string>& args);
+int RunRegions(const std::vector<std::string>& args);
+int RunStats(const std::vector<std::string>& args);
 
 }  // namespace raftstore::tools
 

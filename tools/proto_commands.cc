@@ -26,7 +26,8 @@
 ABSL_FLAG(std::string, type, "",
           "Full message type name, for example raftstore.raft.Message");
 ABSL_FLAG(std::string, input, "-", "Input file; - reads standard input");
-ABSL_FLAG(bool, json, false, "decode: print JSON instead of text format");
+ABSL_FLAG(bool, json, false,
+          "decode, regions, stats: print JSON instead of text");
 
 namespace raftstore::tools {
 namespace {

@@ -141,6 +141,27 @@ expect 2 "usage: raftstore wal dump\|repair" -- "$cli" wal frobnicate --workdir=
 expect 2 "does not exist|not found|No such file" -- "$cli" wal dump --workdir="$tmp/nonexistent"
 expect 2 "CURRENT" -- "$cli" manifest dump --workdir="$tmp/empty"
 
+# regions and stats, read-only, on the same data dirs.
+expect 0 "^region 7  running  epoch 1/1  \[a, m\)  peers 704@s4,705@s5,706@s6" \
+  -- "$cli" regions --workdir="$tmp/clean"
+expect 0 "^region 3  tombstone" -- "$cli" regions --workdir="$tmp/clean" --state=tombstone
+expect 0 "^region 9  running" -- "$cli" regions --workdir="$tmp/clean" --key=q
+expect 1 "" -- "$cli" regions --workdir="$tmp/clean" --key=0  # only the tombstone holds it
+expect 0 "\"state\": \"running\"" -- "$cli" regions --workdir="$tmp/clean" --json
+expect 2 "--state bogus: expected new, running, removing or tombstone" \
+  -- "$cli" regions --workdir="$tmp/clean" --state=bogus
+expect 2 "CURRENT" -- "$cli" regions --workdir="$tmp/empty"
+expect 0 "^regions: total 3, new 0, running 2, removing 0, tombstone 1, other 0" \
+  -- "$cli" stats --workdir="$tmp/clean"
+expect 0 "^  region 7  term 2  snapshot 0  truncated 0  commit 20  last 20" \
+  -- "$cli" stats --workdir="$tmp/clean"
+expect 0 "\"segments\": 1" -- "$cli" stats --workdir="$tmp/clean" --json --no-region-metrics
+expect 2 "needs --workdir DIR" -- "$cli" stats
+expect 0 "^wal: 1 segments" -- "$cli" stats --workdir="$tmp/clean" --no_region_metrics
+mkdir -p "$tmp/damaged2"
+"$writer" "$tmp/damaged2" --corrupt || fail "write_test_wal --corrupt failed"
+expect 1 "damage: .*wal-00000000000000000001.log" -- "$cli" stats --workdir="$tmp/damaged2"
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI checks failed" >&2
   exit 1

@@ -5,6 +5,7 @@
 // The first argument picks the command; the rest are parsed with Abseil
 // flags, so an unknown or malformed flag is refused with its name.
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -33,6 +34,12 @@ const std::vector<Command>& AllCommands() {
        "recover and print a data dir's WAL, or cut it at its damage", RunWal},
       {"manifest", "dump --workdir DIR",
        "print a data dir's manifest edits and region catalog", RunManifest},
+      {"regions", "--workdir DIR [--json] [--state S] [--key K]",
+       "list a data dir's region catalog (id, state, epoch, range, peers)",
+       RunRegions},
+      {"stats", "--workdir DIR [--json] [--no-region-metrics]",
+       "regions by state, WAL segments and bytes, raft group indexes",
+       RunStats},
   };
   return *commands;
 }
@@ -49,6 +56,18 @@ void PrintUsage(std::ostream& out) {
 }
 
 }  // namespace
+
+std::string NormalizeFlagName(std::string arg) {
+  // Only "--name" or "--name=value" after the leading dashes, and only up
+  // to '=': values keep their dashes. "--" alone ends the flags.
+  if (arg.size() <= 2 || arg.rfind("--", 0) != 0) return arg;
+  const size_t end = std::min(arg.find('='), arg.size());
+  for (size_t i = 2; i < end; ++i) {
+    if (arg[i] == '-') arg[i] = '_';
+  }
+  return arg;
+}
+
 }  // namespace raftstore::tools
 
 int main(int argc, char** argv) {
@@ -64,8 +83,15 @@ int main(int argc, char** argv) {
   for (const auto& command : AllCommands()) {
     if (name != command.name) continue;
     // Parse the flags after the command name; argv[0] stays the program.
+    // Flag names may be spelled with dashes (--no-region-metrics) or
+    // underscores (--no_region_metrics, Abseil's own spelling).
+    std::vector<std::string> normalized;
+    normalized.reserve(static_cast<size_t>(argc));
+    for (int i = 2; i < argc; ++i) {
+      normalized.push_back(raftstore::tools::NormalizeFlagName(argv[i]));
+    }
     std::vector<char*> rest = {argv[0]};
-    for (int i = 2; i < argc; ++i) rest.push_back(argv[i]);
+    for (std::string& arg : normalized) rest.push_back(arg.data());
     std::vector<char*> positional =
         absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
     return command.run(

@@ -1,7 +1,8 @@
 // Test helper for raftstore_cli_test.sh: writes a small WAL (two groups,
-// several synced batches) into a directory with the real storage engine on
-// PosixDisk, and optionally flips one byte in the middle of the segment so
-// that damage is followed by durable frames.
+// several synced batches) and a manifest (store 4 of cluster 1: regions 7
+// [a, m) and 9 [m, +inf) running, region 3 a tombstone) into a directory with
+// the real storage engine on PosixDisk, and optionally flips one byte in the
+// middle of the segment so that damage is followed by durable frames.
 //
 //   write_test_wal DIR [--corrupt]
 
@@ -11,9 +12,53 @@
 #include <string>
 #include <vector>
 
+#include "core/storage/manifest/manifest.h"
 #include "core/storage/wal/wal.h"
 #include "proto/raft.pb.h"
 #include "runtime/posix_disk.h"
+
+namespace {
+
+void AddRegion(raftstore::manifest::ManifestEdit& edit, uint64_t id,
+               const std::string& start, const std::string& end,
+               raftstore::meta::RegionState state) {
+  raftstore::manifest::RegionRecord* record = edit.add_put_regions();
+  record->set_region_id(id);
+  record->mutable_local_state()->set_format_version(1);
+  record->mutable_local_state()->set_state(state);
+  raftstore::meta::Region* region =
+      record->mutable_local_state()->mutable_region();
+  region->set_id(id);
+  region->set_start_key(start);
+  region->set_end_key(end);
+  region->mutable_epoch()->set_version(1);
+  region->mutable_epoch()->set_conf_version(1);
+  for (uint64_t store = 4; store <= 6; ++store) {
+    raftstore::meta::Peer* peer = region->add_peers();
+    peer->set_id(id * 100 + store);
+    peer->set_store_id(store);
+    peer->set_role(raftstore::meta::PEER_ROLE_VOTER);
+  }
+}
+
+bool WriteManifest(raftstore::storage::Disk* disk) {
+  auto manifest = raftstore::storage::Manifest::Open(disk, {});
+  if (!manifest.ok()) {
+    std::cerr << manifest.status() << "\n";
+    return false;
+  }
+  raftstore::manifest::ManifestEdit edit;
+  edit.mutable_ident()->set_cluster_id(1);
+  edit.mutable_ident()->set_store_id(4);
+  AddRegion(edit, 3, "", "a", raftstore::meta::REGION_STATE_TOMBSTONE);
+  AddRegion(edit, 7, "a", "m", raftstore::meta::REGION_STATE_RUNNING);
+  AddRegion(edit, 9, "m", "", raftstore::meta::REGION_STATE_RUNNING);
+  const absl::Status applied = (*manifest)->Apply(edit);
+  if (!applied.ok()) std::cerr << applied << "\n";
+  return applied.ok();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using raftstore::storage::Wal;
@@ -26,6 +71,7 @@ int main(int argc, char** argv) {
     std::cerr << disk.status() << "\n";
     return 2;
   }
+  if (!WriteManifest(disk->get())) return 2;
   auto wal = Wal::Open(disk->get(), raftstore::storage::WalOptions{});
   if (!wal.ok()) {
     std::cerr << wal.status() << "\n";
