@@ -9,6 +9,7 @@
 #include "proto/raft.pb.h"
 #include "proto/region.pb.h"
 #include "proto/store.pb.h"
+#include "proto/transport.pb.h"
 #include "proto/wal.pb.h"
 #include "rapidcheck.h"
 
@@ -35,6 +36,7 @@ std::vector<const FileDescriptor*> RaftStoreFiles() {
       raftstore::command::Command::descriptor()->file(),
       raftstore::manifest::ManifestEdit::descriptor()->file(),
       raftstore::wal::EntriesRecord::descriptor()->file(),
+      raftstore::transport::Hello::descriptor()->file(),
   };
 }
 
