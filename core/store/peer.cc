@@ -111,6 +111,7 @@ absl::Status Peer::Init(const storage::WalGroupState& recovered,
     }
     base.set_data(EncodeSnapshotData(image->region, image->kv_chunks));
     snapshot_ = recovered.snapshot;
+    durable_snapshot_ = recovered.snapshot;
     // The peer's meta is the snapshot's: replaying the log after it
     // re-applies every later split and membership change in order, so the
     // meta and the data move together. (The manifest's copy, which the
@@ -485,6 +486,22 @@ void Peer::OnSnapshotPersisted() {
                          << created.status();
   RS_CHECK(storage_->Compact(metadata.index()).ok());
   snapshot_ = metadata;
+}
+
+void Peer::NoteDurableSnapshot(const raft::SnapshotMetadata& metadata) {
+  if (metadata.index() > durable_snapshot_.index()) {
+    durable_snapshot_ = metadata;
+  }
+}
+
+manifest::RaftLogPointers Peer::LogPointers() const {
+  manifest::RaftLogPointers pointers;
+  pointers.set_applied_index(kv_->applied_index());
+  pointers.set_truncated_index(durable_snapshot_.index());
+  pointers.set_truncated_term(durable_snapshot_.term());
+  pointers.set_snapshot_index(durable_snapshot_.index());
+  pointers.set_snapshot_term(durable_snapshot_.term());
+  return pointers;
 }
 
 std::optional<std::string> Peer::SnapshotFile() const {

@@ -46,6 +46,7 @@
 #include "core/store/store_effects.h"
 #include "core/store/store_observer.h"
 #include "proto/kvrpc.pb.h"
+#include "proto/manifest.pb.h"
 #include "proto/region.pb.h"
 #include "proto/store.pb.h"
 
@@ -281,6 +282,13 @@ class Peer {
   // The snapshot MaybeSnapshot returned is durable: record it in the raft
   // storage (leaders send it to followers too far behind) and compact.
   void OnSnapshotPersisted();
+  // A snapshot of this region in a write that became durable (bootstrap,
+  // log GC or installed): the log pointers move to it if it is newer.
+  void NoteDurableSnapshot(const raft::SnapshotMetadata& metadata);
+  // Where the region's log stands on this store, for the manifest: the
+  // applied index now, and the latest durable snapshot (the compaction
+  // point, so also the truncated index and term).
+  manifest::RaftLogPointers LogPointers() const;
   // The file name of the latest durable snapshot, if any.
   std::optional<std::string> SnapshotFile() const;
 
@@ -400,6 +408,8 @@ class Peer {
   uint64_t ticks_without_leader_ = 0;
   // Set by an applied prepare, cleared by an applied rollback.
   std::optional<MergeState> merging_;
+  // The latest snapshot known durable (LogPointers).
+  raft::SnapshotMetadata durable_snapshot_;
   std::optional<raft::SnapshotMetadata> local_snapshot_;
   std::string local_snapshot_data_;
 };

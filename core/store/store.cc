@@ -101,10 +101,7 @@ absl::Status Store::Load(StoreRecovery recovery) {
                      absl::InvalidArgumentError(
                          absl::StrCat("its meta names region ", region.id())));
     }
-    const meta::RegionState state = record.local_state().state();
-    if (absl::Status s = LoadRegion(region, state, recovery); !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = LoadRegion(record, recovery); !s.ok()) return s;
   }
   for (const RegionRecord& record : catalog_.RegionSnapshot()) {
     for (uint64_t id : record.region.merged_region_ids()) {
@@ -125,9 +122,10 @@ absl::Status Store::Load(StoreRecovery recovery) {
   return absl::OkStatus();
 }
 
-absl::Status Store::LoadRegion(const meta::Region& region,
-                               meta::RegionState state,
+absl::Status Store::LoadRegion(const manifest::RegionRecord& record,
                                StoreRecovery& recovery) {
+  const meta::Region& region = record.local_state().region();
+  const meta::RegionState state = record.local_state().state();
   if (state == meta::REGION_STATE_REMOVING ||
       state == meta::REGION_STATE_TOMBSTONE) {
     // Its peer was destroyed (its range may belong to a region that merged
@@ -162,6 +160,17 @@ absl::Status Store::LoadRegion(const meta::Region& region,
   if (state != meta::REGION_STATE_NEW && state != meta::REGION_STATE_RUNNING) {
     return Corrupt(region.id(), absl::InvalidArgumentError(absl::StrCat(
                                     "unknown state ", RegionStateName(state))));
+  }
+  // The manifest learns a snapshot only once the WAL write holding it is
+  // durable, and the WAL's snapshot only moves forward: a manifest ahead of
+  // the WAL means the WAL lost a durable snapshot.
+  if (record.log().snapshot_index() > group.snapshot.index()) {
+    return Corrupt(
+        region.id(),
+        absl::DataLossError(absl::StrCat(
+            "the manifest records its snapshot at index ",
+            record.log().snapshot_index(), " but the WAL's latest is at ",
+            group.snapshot.index())));
   }
   std::optional<RegionSnapshotImage> image;
   if (auto it = recovery.snapshots.find(region.id());
@@ -287,6 +296,11 @@ void Store::PutManifestRecord(const meta::Region& region,
   record->mutable_local_state()->set_format_version(1);
   *record->mutable_local_state()->mutable_region() = region;
   record->mutable_local_state()->set_state(state);
+  if (const Peer* peer = FindPeer(region.id()); peer != nullptr) {
+    *record->mutable_log() = peer->LogPointers();
+  } else {
+    record->clear_log();
+  }
 }
 
 Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
@@ -375,6 +389,14 @@ void Store::ProcessMetaChanges() {
     PutManifestRecord(peer->region(), record->state);
   }
   meta_changed_.clear();
+  for (uint64_t region_id : pointers_changed_) {
+    absl::StatusOr<RegionRecord> record = catalog_.Get(region_id);
+    if (FindPeer(region_id) != nullptr && record.ok() &&
+        OwnsRange(record->state)) {
+      PutManifestRecord(record->region, record->state);
+    }
+  }
+  pointers_changed_.clear();
   StartSplitRegions();
   MarkRunning();
   for (uint64_t region_id : removed_) destroy_pending_.insert(region_id);
@@ -936,6 +958,8 @@ bool Store::FormWrite(WriteBatch* write) {
                      return a.image.metadata.index() < b.image.metadata.index();
                    });
   for (const SnapshotWrite& snapshot : write->snapshots) {
+    snapshots_in_flight_.emplace_back(snapshot.image.region.id(),
+                                      snapshot.image.metadata);
     absl::StatusOr<RegionRecord> record =
         catalog_.Get(snapshot.image.region.id());
     if (record.ok() && record->state == meta::REGION_STATE_NEW) {
@@ -997,6 +1021,13 @@ void Store::OnPersisted(uint64_t token) {
       << " but the write in flight is " << in_flight_token_;
   for (Peer* peer : snapshotting_) peer->OnSnapshotPersisted();
   snapshotting_.clear();
+  for (const auto& [region_id, metadata] : snapshots_in_flight_) {
+    if (Peer* peer = FindPeer(region_id); peer != nullptr) {
+      peer->NoteDurableSnapshot(metadata);
+      pointers_changed_.insert(region_id);
+    }
+  }
+  snapshots_in_flight_.clear();
   now_running_.insert(now_running_.end(), becoming_running_.begin(),
                       becoming_running_.end());
   becoming_running_.clear();

@@ -196,7 +196,7 @@ class Store {
 
   explicit Store(const StoreConfig& config, Rng rng);
   absl::Status Load(StoreRecovery recovery);
-  absl::Status LoadRegion(const meta::Region& region, meta::RegionState state,
+  absl::Status LoadRegion(const manifest::RegionRecord& record,
                           StoreRecovery& recovery);
   absl::Status StartPeer(const meta::Region& region,
                          storage::WalGroupState recovered,
@@ -265,6 +265,10 @@ class Store {
   std::vector<Parked> parked_;
   // Peers whose own snapshot is in the write in flight.
   std::vector<Peer*> snapshotting_;
+  // The snapshots in the write in flight (region, metadata), and the regions
+  // whose durable snapshot moved (their manifest log pointers follow).
+  std::vector<std::pair<uint64_t, raft::SnapshotMetadata>> snapshots_in_flight_;
+  absl::btree_set<uint64_t> pointers_changed_;
   // Regions whose WAL group must be removed in the next write.
   std::vector<uint64_t> groups_to_remove_;
   std::vector<AdminReply> admin_replies_;

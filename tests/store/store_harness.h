@@ -77,6 +77,9 @@ class StoreHarness {
   const NodeCounters& counters(uint64_t store_id) const;
   sim::SimDisk& disk(uint64_t store_id) { return *node(store_id).disk; }
   storage::Wal* wal(uint64_t store_id) { return node(store_id).wal.get(); }
+  storage::Manifest* manifest(uint64_t store_id) {
+    return node(store_id).manifest.get();
+  }
 
   // Hands `request` to the store now; returns the token its reply will
   // carry. Nothing is processed until Pump.

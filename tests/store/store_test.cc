@@ -557,6 +557,31 @@ TEST_F(StoreTest, FollowerDownWhileTheLogWasCompactedCatchesUpBySnapshot) {
       500));
 }
 
+TEST_F(StoreTest, ManifestKeepsEachRegionsLogPointersBehindTheWal) {
+  StartAll(3, 1, GcConfig());
+  for (int i = 0; i < 60; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  harness_->RunUntil([] { return false; }, 10);
+  const uint64_t s = FollowerStore(1);
+  const PeerStatus status = *harness_->store(s)->GetPeerStatus(1);
+  ASSERT_GT(status.snapshot_index, kRaftInitLogIndex);
+  const manifest::RegionRecord record = harness_->manifest(s)->regions().at(1);
+  EXPECT_EQ(record.log().snapshot_index(), status.snapshot_index);
+  EXPECT_EQ(record.log().truncated_index(), status.snapshot_index);
+  EXPECT_GT(record.log().snapshot_term(), 0U);
+  EXPECT_GE(record.log().applied_index(), record.log().snapshot_index());
+  // A manifest that claims a snapshot the WAL does not have means the WAL
+  // lost durable data: the store refuses to start, naming the region.
+  manifest::ManifestEdit edit;
+  manifest::RegionRecord* ahead = edit.add_put_regions();
+  *ahead = record;
+  ahead->mutable_log()->set_snapshot_index(status.snapshot_index + 1000);
+  ASSERT_TRUE(harness_->manifest(s)->Apply(edit).ok());
+  harness_->Crash(s);
+  const absl::Status started = harness_->Start(s);
+  EXPECT_EQ(started.code(), absl::StatusCode::kDataLoss) << started;
+  EXPECT_NE(started.message().find("region 1"), std::string::npos) << started;
+}
+
 TEST_F(StoreTest, MissingSnapshotFileIsDataLossAtStart) {
   StartAll(3, 1, GcConfig());
   for (int i = 0; i < 40; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
@@ -741,7 +766,7 @@ TEST_F(StoreTest, RemovingTheLeaderWithAnotherVoterLostLeavesALiveRegion) {
   for (uint64_t s = 1; s <= 4 && lost == 0; ++s) {
     if (s != leader) lost = s;
   }
-  harness_->Crash(lost);  // down for good
+  harness_->Crash(lost);                         // down for good
   harness_->RunUntil([] { return false; }, 30);  // the leader notices
   // Four voters, one lost: removing the leader must leave the other two
   // able to elect under the new membership {lost, two live}. A leader that
