@@ -382,7 +382,15 @@ void Store::ProcessMetaChanges() {
       continue;
     }
     if (absl::Status s = catalog_.Update(peer->region()); !s.ok()) {
-      ++stats_.meta_updates_refused;
+      // An overlap with a region here that lags (it has not applied the
+      // split or merge that gave the range away yet), or a catalog ahead of
+      // a replaying peer: both pass. Retried every round until it goes in;
+      // dropping it would leave the catalog stale for good.
+      if (absl::IsFailedPrecondition(s)) {
+        if (meta_deferred_.insert(region_id).second) {
+          ++stats_.meta_updates_refused;
+        }
+      }
       continue;
     }
     // A New region stays New until its snapshot is durable (MarkRunning).

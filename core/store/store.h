@@ -107,7 +107,7 @@ struct StoreStats {
   uint64_t peers_readded = 0;         // created again over a tombstone
   uint64_t tombstones_sent = 0;       // told a removed peer it was removed
   uint64_t tombstones_received = 0;   // learned our peer was removed
-  uint64_t meta_updates_refused = 0;  // a peer's meta the catalog refused
+  uint64_t meta_updates_refused = 0;  // refusals of a peer's meta (retried)
   uint64_t regions_split = 0;         // new regions started by a split
   uint64_t split_suggestions = 0;
   uint64_t merges_requested = 0;

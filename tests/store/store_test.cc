@@ -1263,6 +1263,48 @@ TEST_F(StoreTest, ASplitRegionAStoreMissedElectsWithAnotherReplicaDown) {
       harness_->RunUntil([&] { return CaughtUp(*harness_, late, 2); }, 500));
 }
 
+TEST_F(StoreTest, AStoreCutOffThroughASplitAndAMergeCatchesUpItsCatalog) {
+  StartAll(3, 2, GcConfig());
+  const uint64_t late = FollowerStore(1);
+  harness_->Isolate(late, true);
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  // While `late` is cut off: region 1 splits (region 3 takes its upper
+  // half) and region 3 merges into region 2.
+  const std::string split_key = KeyIn(1, 2, "m");
+  ASSERT_FALSE(harness_->CallAdmin(SplitAt(1, split_key, 3, 3))->has_error());
+  ASSERT_TRUE(harness_->WaitForLeaders());
+  MustPut(KeyIn(1, 2, "z"), "in region 3");
+  ASSERT_FALSE(MergeInto(*harness_, 3, 2)->has_error());
+  // Region 1's log is compacted past the split: `late` catches it up by a
+  // snapshot, after region 2 (a plain log) has taken in region 3's range,
+  // which `late`'s region 1 still covers then.
+  for (int i = 0; i < 60; ++i) MustPut(KeyIn(1, 2, absl::StrCat("a", i)), "v");
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        for (uint64_t s = 1; s <= 3; ++s) {
+          if (s != late && harness_->store(s)->GetPeerStatus(3).has_value()) {
+            return false;
+          }
+        }
+        return true;
+      },
+      500));
+  // Back: whichever of regions 1 and 2 catches up first, region 2's wider
+  // range must reach `late`'s catalog in the end.
+  harness_->Isolate(late, false);
+  ASSERT_TRUE(harness_->RunUntil(
+      [&] {
+        absl::StatusOr<RegionRecord> two =
+            harness_->store(late)->catalog().Get(2);
+        return two.ok() && two->region.start_key() == split_key &&
+               CaughtUp(*harness_, late, 1) && CaughtUp(*harness_, late, 2);
+      },
+      2000))
+      << harness_->store(late)->catalog().Get(2)->region.ShortDebugString();
+  EXPECT_EQ(harness_->store(late)->catalog().FindByKey(KeyIn(1, 2, "z"))->id(),
+            2U);
+}
+
 TEST_F(StoreTest, LostAdminProposalIsAnswered) {
   StartAll(3, 1, TestConfig());
   const uint64_t old_leader = harness_->LeaderStore(1);
