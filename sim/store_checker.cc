@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
+#include "core/kv/command_codec.h"
 #include "core/store/peer.h"
 
 namespace raftstore::sim {
@@ -56,8 +57,40 @@ void StoreChecker::OnLeader(uint64_t region_id, uint64_t peer_id, uint64_t term,
                       });
 }
 
+namespace {
+
+// A line for an admin entry (a membership change, a split or merge step),
+// or empty for a client write or an empty entry.
+std::string DescribeAdminEntry(const raft::Entry& entry) {
+  if (entry.type() == raft::ENTRY_TYPE_CONF_CHANGE) return "conf change";
+  if (entry.data().empty()) return "";
+  absl::StatusOr<command::Command> command =
+      kv::DecodeCommand(entry.data(), entry.data().size());
+  if (!command.ok()) return "undecodable";
+  if (command->has_split()) return command->split().ShortDebugString();
+  if (command->has_prepare_merge()) {
+    return "prepare merge: " + command->prepare_merge().ShortDebugString();
+  }
+  if (command->has_commit_merge()) return "commit merge";
+  if (command->has_rollback_merge()) {
+    return "rollback merge: " + command->rollback_merge().ShortDebugString();
+  }
+  return "";
+}
+
+}  // namespace
+
 void StoreChecker::OnApplied(uint64_t region_id, uint64_t peer_id,
                              const raft::Entry& entry, uint64_t term) {
+  if (trace_ != nullptr && trace_->keeps_text()) {
+    const std::string admin = DescribeAdminEntry(entry);
+    if (!admin.empty()) {
+      trace_->Line(now_us_,
+                   absl::StrCat("region ", region_id, " peer ", peer_id,
+                                " applies ", entry.index(), " (term ",
+                                entry.term(), "): ", admin.substr(0, 300)));
+    }
+  }
   Region& r = region(region_id);
   const int slot = Slot(r, peer_id, 0);
   // A peer whose state machine starts from a bootstrap snapshot (a region
@@ -74,6 +107,11 @@ void StoreChecker::OnApplied(uint64_t region_id, uint64_t peer_id,
 
 void StoreChecker::OnSnapshotInstalled(uint64_t region_id, uint64_t peer_id,
                                        uint64_t index, uint64_t term) {
+  if (trace_ != nullptr && trace_->keeps_text()) {
+    trace_->Line(now_us_, absl::StrCat("region ", region_id, " peer ", peer_id,
+                                       " installs a snapshot at ", index,
+                                       " (term ", term, ")"));
+  }
   Region& r = region(region_id);
   r.checker->OnStateMachineRestored(Slot(r, peer_id, 0), index, term);
 }
@@ -123,6 +161,14 @@ void StoreChecker::OnRecovered(uint64_t store_id, uint64_t region_id,
                                std::span<const raft::Entry> entries,
                                const raft::HardState& hard_state,
                                uint64_t applied_index) {
+  if (trace_ != nullptr && trace_->keeps_text()) {
+    trace_->Line(now_us_, absl::StrCat("region ", region_id, " peer ", peer_id,
+                                       " recovers snapshot ", snapshot_index,
+                                       " and ", entries.size(), " entries, ",
+                                       entries.empty() ? uint64_t{0}
+                                                       : entries.back().index(),
+                                       " last; commit ", hard_state.commit()));
+  }
   Region& r = region(region_id);
   r.checker->OnRecovered(Slot(r, peer_id, store_id), snapshot_index,
                          snapshot_term, entries, hard_state, applied_index);

@@ -34,6 +34,7 @@
 #include "core/store/store_observer.h"
 #include "proto/raft.pb.h"
 #include "sim/raft_checker.h"
+#include "sim/trace.h"
 
 namespace raftstore::sim {
 
@@ -46,6 +47,9 @@ class StoreChecker final : public store::StoreObserver {
   static constexpr size_t kViolationsMax = 32;
 
   void set_now_us(uint64_t now_us) { now_us_ = now_us; }
+  // With a text trace, every leader and every applied admin entry (splits,
+  // merges, membership changes) gets a line. Not owned; may be null.
+  void set_trace(Trace* trace) { trace_ = trace; }
 
   // store::StoreObserver.
   void OnLeader(uint64_t region_id, uint64_t peer_id, uint64_t term,
@@ -110,6 +114,7 @@ class StoreChecker final : public store::StoreObserver {
   void MarkWritten(uint64_t store_id, uint64_t region_id, uint64_t peer_id);
 
   uint64_t now_us_ = 0;
+  Trace* trace_ = nullptr;
   absl::btree_map<uint64_t, Region> regions_;
   // Per store: replicas written since its last sync, and every replica it
   // ever held.

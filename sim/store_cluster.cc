@@ -116,6 +116,7 @@ StoreCluster::StoreCluster(const StoreSimOptions& options,
       events_(&clock_),
       trace_(keep_trace) {
   RS_CHECK(options_.Validate().ok()) << options_.Validate();
+  checker_.set_trace(&trace_);
   const SimOptions& o = options_.base;
   StoreStreams streams(o.seed);
   network_ = std::make_unique<SimNetwork>(&events_, streams.network, o.network,

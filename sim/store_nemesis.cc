@@ -440,6 +440,13 @@ void StoreNemesis::Retry(InFlight in_flight) {
 
 void StoreNemesis::OnSplitSuggestion(uint64_t store_id,
                                      const store::SplitSuggestion& suggestion) {
+  ++stats_.suggestions;
+  if (trace_->keeps_text()) {
+    trace_->Line(
+        events_->now_us(),
+        absl::StrCat("s", store_id, " suggests splitting region ",
+                     suggestion.region_id, " at ", suggestion.split_key));
+  }
   if (stopped_ || in_flight_.has_value() ||
       LiveRegionIds().size() >= static_cast<size_t>(kStoreRegionsMax)) {
     ++stats_.skipped;

@@ -66,6 +66,7 @@ std::string_view AdminKindName(AdminKind kind);
 struct NemesisStats {
   // Commands that succeeded, by kind (a transfer: started).
   uint64_t done[kAdminKindCount] = {};
+  uint64_t suggestions = 0;  // split suggestions the stores made
   uint64_t auto_splits = 0;  // splits submitted for a store's suggestion
   uint64_t submitted = 0;
   uint64_t refused = 0;    // answered with an error, after the retries

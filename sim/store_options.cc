@@ -38,7 +38,7 @@ StoreSimOptions DrawStoreOptions(uint64_t seed) {
   o.transfer_per_s = MaybeAdminRate(draw, 100);
   o.replicas_max = o.base.node_count;
   o.scan_weight = static_cast<uint32_t>(draw.Range(0, 3));
-  o.region_split_bytes = draw.Chance(1, 3) ? draw.Range(256, 4096) : 0;
+  o.region_split_bytes = draw.Chance(1, 3) ? draw.Range(64, 1024) : 0;
   o.raft_log_gc_entries_max = uint64_t{1} << draw.Range(3, 10);
   o.learner_catch_up_entries_max = draw.Range(8, 256);
   // Drawn last, so that adding it shifted no earlier draw.
