@@ -12,6 +12,7 @@
 #include "core/base/check.h"
 #include "core/kv/kv_state_machine.h"
 #include "core/storage/manifest/snapshot_file.h"
+#include "core/store/region_state.h"
 #include "core/store/snapshot_io.h"
 
 namespace raftstore::sim {
@@ -90,10 +91,23 @@ SimStoreNode::SimStoreNode(uint64_t store_id, const StoreSimOptions* options,
       disk_(options->base.disk, rng_.Fork()),
       tick_interval_us_(DrawTickInterval(options->base, rng_)) {
   RS_CHECK_GE(id_, 1U);
+  peer_ids_.node = this;
   if (static_cast<int>(id_) <= options_->base.corrupt_nodes) {
     media_faults_ = true;
     disk_.SetFaults(options_->base.corruption);
   }
+}
+
+void SimStoreNode::PeerIdCache::OnRegionUpdate(const meta::Region& region,
+                                               meta::RegionState state) {
+  if (node == nullptr || !node->trace_->keeps_text()) return;
+  node->trace_->Line(
+      node->events_->now_us(),
+      absl::StrCat("s", node->id_, " catalog: region ", region.id(), " ",
+                   store::RegionStateName(state), " [", region.start_key(),
+                   ", ", region.end_key(), ") epoch ", region.epoch().version(),
+                   "/", region.epoch().conf_version(), " peers ",
+                   region.peers_size()));
 }
 
 SimStoreNode::~SimStoreNode() {
@@ -578,6 +592,19 @@ void SimStoreNode::Handle(int from, const Payload& payload) {
 void SimStoreNode::OnBatch(const store::RaftMessageBatch& batch) {
   trace_->Hash({0x7ec5, id_, batch.from_store_id(),
                 static_cast<uint64_t>(batch.messages_size())});
+  if (trace_->keeps_text()) {
+    // When the store takes the batch in (a pause delays it past delivery).
+    for (const store::RaftMessage& m : batch.messages()) {
+      trace_->Line(events_->now_us(),
+                   absl::StrCat("s", id_, " steps region ", m.region_id(), " ",
+                                m.from_peer().id(), " -> ", m.to_peer().id(),
+                                " ", raft::MessageType_Name(m.message().type()),
+                                " epoch ", m.region_epoch().version(), "/",
+                                m.region_epoch().conf_version(),
+                                m.is_tombstone() ? " tombstone" : "",
+                                m.check_stale() ? " check_stale" : ""));
+    }
+  }
   if (!store_->Receive(batch).ok()) ++stats_.garbage;
 }
 

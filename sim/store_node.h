@@ -157,12 +157,16 @@ class SimStoreNode {
 #endif
 
  private:
-  // Forgets cached local peer ids when a peer starts or stops.
+  // Forgets cached local peer ids when a peer starts or stops; with a text
+  // trace, records every catalog change (a region's state and meta).
   class PeerIdCache final : public store::RegionHooks {
    public:
+    void OnRegionUpdate(const meta::Region& region,
+                        meta::RegionState state) override;
     void OnPeerStart(uint64_t region_id) override { ids.erase(region_id); }
     void OnPeerStop(uint64_t region_id) override { ids.erase(region_id); }
     absl::btree_map<uint64_t, uint64_t> ids;
+    SimStoreNode* node = nullptr;
   };
 
   // The write in flight and the peer ids of its regions (resolved when it
