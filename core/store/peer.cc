@@ -228,11 +228,23 @@ bool Peer::TakeStaleCheck() {
 }
 
 void Peer::LearnSender(const meta::Peer& sender) {
-  if (initialized() || sender.id() == 0 || sender.store_id() == 0 ||
+  if (sender.id() == 0 || sender.store_id() == 0 ||
       FindPeer(region_, sender.id()) != nullptr) {
     return;
   }
-  *region_.add_peers() = sender;
+  if (!initialized()) {
+    *region_.add_peers() = sender;
+    return;
+  }
+  // A member this replica's meta does not list yet (added by a membership
+  // change it has not applied): its answers must still reach it, or a
+  // leader added by that change never learns this replica's progress and
+  // never sends it the commit that would teach it the change.
+  if (sender_cache_.size() >= kSenderCacheMax &&
+      !sender_cache_.contains(sender.id())) {
+    sender_cache_.erase(sender_cache_.begin());
+  }
+  sender_cache_[sender.id()] = sender;
 }
 
 void Peer::Reply(PeerOutput& out, uint64_t reply_to, kv::KvResponse response) {
@@ -325,6 +337,10 @@ void Peer::Read(uint64_t reply_to, const kv::KvRequest& request,
 
 void Peer::Send(const raft::Message& message, PeerOutput& out) {
   const meta::Peer* to = FindPeer(region_, message.to());
+  if (to == nullptr) {
+    auto cached = sender_cache_.find(message.to());
+    if (cached != sender_cache_.end()) to = &cached->second;
+  }
   if (to == nullptr) {
     // Raft addresses only members; a member missing from the meta is a
     // membership change this store has not applied yet. Raft retransmits.

@@ -202,8 +202,9 @@ class Peer {
   // (then it should ask its members; see RaftMessage.check_stale). Restarts
   // the count when it says so.
   bool TakeStaleCheck();
-  // An uninitialized peer's placeholder meta learns a sender it did not
-  // list (so its answers can reach whichever peer leads by now).
+  // Learns a sender its meta does not list: an uninitialized peer adds it to
+  // its placeholder meta; an initialized one remembers its store, so its
+  // answers reach members added by changes it has not applied yet.
   void LearnSender(const meta::Peer& sender);
   // A raft message addressed to this peer. kInvalidArgument when its peer
   // ids do not match this peer and the region's sender, or raft refuses it.
@@ -408,6 +409,10 @@ class Peer {
   uint64_t ticks_without_leader_ = 0;
   // Set by an applied prepare, cleared by an applied rollback.
   std::optional<MergeState> merging_;
+  // Senders this replica's meta does not list (newer members), so replies
+  // reach them; at most kSenderCacheMax, the lowest ids dropped first.
+  static constexpr size_t kSenderCacheMax = 16;
+  absl::btree_map<uint64_t, meta::Peer> sender_cache_;
   // The latest snapshot known durable (LogPointers).
   raft::SnapshotMetadata durable_snapshot_;
   std::optional<raft::SnapshotMetadata> local_snapshot_;

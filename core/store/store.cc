@@ -337,7 +337,16 @@ Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
                      [&](const meta::Peer& p) {
                        return p.id() == message.to_peer().id();
                      });
-    if (!readded || !catalog_.Remove(message.region_id()).ok()) return nullptr;
+    meta::Region wanted;
+    wanted.set_id(message.region_id());
+    wanted.set_start_key(message.start_key());
+    wanted.set_end_key(message.end_key());
+    // The tombstone goes only if the new peer can take its place: else it
+    // would be gone from memory with nothing instead.
+    if (!readded || !catalog_.Overlaps(wanted).empty() ||
+        !catalog_.Remove(message.region_id()).ok()) {
+      return nullptr;
+    }
     ++stats_.peers_readded;
   }
   meta::Region region;
@@ -568,7 +577,9 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       ++stats_.messages_refused;
       continue;
     }
-    if (message.to_peer().id() != peer->peer_id() &&
+    // (Only an initialized peer can compare: an uninitialized one's epoch
+    // is the placeholder {0, 0}, and the message may be for an older peer.)
+    if (peer->initialized() && message.to_peer().id() != peer->peer_id() &&
         message.region_epoch().conf_version() >
             peer->region().epoch().conf_version() &&
         SenderKnown(*peer, message)) {
@@ -588,6 +599,13 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
 }
 
 bool Store::IsRemovedSender(const Peer& peer, const RaftMessage& message) {
+  // An uninitialized sender (placeholder epoch {0, 0}) may as well be a peer
+  // added by a change this replica has not applied yet: telling it it was
+  // removed would destroy a new member.
+  if (message.region_epoch().version() == 0 &&
+      message.region_epoch().conf_version() == 0) {
+    return false;
+  }
   // Peer ids are never reused: a sender that a newer membership of the
   // region no longer lists was removed, and has not heard of it yet (it was
   // down or cut off when the change committed).
