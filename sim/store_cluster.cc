@@ -535,6 +535,51 @@ bool StoreCluster::Converged(std::string* detail) const {
   return true;
 }
 
+bool StoreCluster::CoversKeySpace(std::string* detail) const {
+  // The regions' ranges as their leaders see them, by start key: they must
+  // tile the key space, from the empty start to the empty end, with no gap
+  // and no overlap (splits and merges move boundaries, never lose them).
+  std::vector<meta::Region> regions;
+  for (const uint64_t region_id : nemesis_->LiveRegionIds()) {
+    for (const auto& node : nodes_) {
+      if (!node->running() || !node->store()->IsLeader(region_id)) continue;
+      absl::StatusOr<store::RegionRecord> record =
+          node->store()->catalog().Get(region_id);
+      if (record.ok()) regions.push_back(record->region);
+      break;
+    }
+  }
+  std::sort(regions.begin(), regions.end(),
+            [](const meta::Region& a, const meta::Region& b) {
+              return a.start_key() < b.start_key();
+            });
+  std::string expected_start;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const meta::Region& r = regions[i];
+    if (r.start_key() != expected_start) {
+      *detail = absl::StrCat("region ", r.id(), " starts at \"", r.start_key(),
+                             "\" where the key space needs \"", expected_start,
+                             "\" (a gap or an overlap)");
+      return false;
+    }
+    if (r.end_key().empty() && i + 1 != regions.size()) {
+      *detail = absl::StrCat("region ", r.id(),
+                             " runs to the end of the key space, but region ",
+                             regions[i + 1].id(), " follows it");
+      return false;
+    }
+    expected_start = r.end_key();
+  }
+  if (regions.empty() || !regions.back().end_key().empty()) {
+    *detail =
+        absl::StrCat("the live regions do not reach the end of the key space (",
+                     regions.size(), " regions, the last ending at \"",
+                     expected_start, "\")");
+    return false;
+  }
+  return true;
+}
+
 void StoreCluster::CheckConvergence(StoreRunResult& result) {
   const uint64_t deadline =
       events_.now_us() + options_.base.LivenessTicks() * options_.base.tick_us;
@@ -544,6 +589,12 @@ void StoreCluster::CheckConvergence(StoreRunResult& result) {
     return Converged(&detail);
   });
   if (trace_.keeps_text()) TraceRegions();
+  if (detail.empty() && !CoversKeySpace(&detail)) {
+    result.convergence_ok = false;
+    result.base.violations.push_back(
+        SafetyViolation{"key space", events_.now_us(), detail});
+    return;
+  }
   if (detail.empty()) return;
   result.convergence_ok = false;
   const bool diverged = detail.find("digests differ") != std::string::npos;

@@ -20,9 +20,10 @@
 //   4. Verdicts: raft safety per region (checked on every step,
 //      sim/store_checker.h), a clean disk that failed to recover,
 //      linearizability of the history (per key, scans projected to per-key
-//      reads), liveness, and replica convergence (every member replica of
+//      reads), liveness, replica convergence (every member replica of
 //      every region on a running store reaches its leader's applied index
-//      with the same KV digest).
+//      with the same KV digest), and the key space (the regions' ranges
+//      tile it, with no gap or overlap).
 //
 // Determinism: everything is drawn from the seed's Rng, forked in a fixed
 // order (options, store options, faults, network, nemesis, stores, clients,
@@ -128,6 +129,9 @@ class StoreCluster {
   // Whether every region's member replicas caught up with its leader;
   // `detail` says which did not.
   bool Converged(std::string* detail) const;
+  // Whether the live regions' ranges (their leaders' metas) tile the whole
+  // key space; `detail` says where they do not.
+  bool CoversKeySpace(std::string* detail) const;
   void CheckConvergence(StoreRunResult& result);
   // With a text trace: every region on every store, for a failure report.
   void TraceRegions();

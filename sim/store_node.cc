@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/check.h"
@@ -497,6 +498,16 @@ void SimStoreNode::StageWrite(uint64_t incarnation) {
       checker_->OnHardStateWritten(id_, region.region_id, peer,
                                    *region.hard_state);
     }
+  }
+  if (bug_ == StoreDriverBug::kCollectSnapshotsEarly &&
+      !batch.snapshots.empty()) {
+    absl::btree_set<std::string> keep;
+    for (const store::SnapshotWrite& snapshot : batch.snapshots) {
+      keep.insert(store::SnapshotFileNameOf(snapshot.image.region.id(),
+                                            snapshot.image.metadata));
+    }
+    auto removed = storage::RemoveStaleSnapshotFiles(&disk_, keep);
+    if (!removed.ok()) return FailStop(removed.status().ToString());
   }
   // The bytes reach the disk now, unsynced: a crash before the sync keeps,
   // tears or drops each of their sectors.

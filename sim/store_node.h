@@ -89,6 +89,10 @@ enum class StoreDriverBug {
   // OnPersisted right after staging, before the fsync: held votes and
   // append acknowledgements leave for data a crash may still lose.
   kAckBeforeSync,
+  // Collects snapshot files when a write that has snapshots is staged,
+  // keeping only that write's own: every other region's live snapshot file
+  // goes, and the next restart cannot read what its WAL points at.
+  kCollectSnapshotsEarly,
 };
 
 class SimStoreNode {

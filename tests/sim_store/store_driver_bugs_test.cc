@@ -48,6 +48,7 @@ void Tune(StoreSimOptions& o) {
   o.base.workload.think_us_max = 0;
   o.base.network.drop_per_million = 0;
   o.base.network.duplicate_per_million = 0;
+  o.raft_log_gc_entries_max = 8;
 }
 
 Caught FirstFailingSeed(StoreDriverBug bug, uint64_t seeds_max) {
@@ -93,6 +94,20 @@ TEST(StoreDriverBugsTest, AcknowledgingBeforeTheSyncIsCaught) {
       FirstFailingSeed(StoreDriverBug::kAckBeforeSync, kAckBeforeSyncSeedsMax);
   EXPECT_NE(caught.seed, 0U) << "an early acknowledgement went unnoticed for "
                              << kAckBeforeSyncSeedsMax << " seeds";
+}
+
+// kCollectSnapshotsEarly removes other regions' live snapshot files: the
+// next restart of that store cannot read a snapshot its WAL records, which
+// on a disk without media faults is a "recovery" violation. The same crash
+// mix, with log GC every 8 entries so that snapshots are frequent.
+constexpr uint64_t kCollectSnapshotsEarlySeedsMax = 20;
+
+TEST(StoreDriverBugsTest, CollectingLiveSnapshotFilesIsCaught) {
+  const Caught caught = FirstFailingSeed(StoreDriverBug::kCollectSnapshotsEarly,
+                                         kCollectSnapshotsEarlySeedsMax);
+  EXPECT_NE(caught.seed, 0U)
+      << "snapshot files removed while live went unnoticed for "
+      << kCollectSnapshotsEarlySeedsMax << " seeds";
 }
 
 TEST(StoreDriverBugsTest, TheTunedSeedsPassWithTheRightDriver) {
