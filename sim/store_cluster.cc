@@ -581,8 +581,12 @@ bool StoreCluster::CoversKeySpace(std::string* detail) const {
 }
 
 void StoreCluster::CheckConvergence(StoreRunResult& result) {
-  const uint64_t deadline =
-      events_.now_us() + options_.base.LivenessTicks() * options_.base.tick_us;
+  // A stale replica (removed while cut off) is noticed only after its
+  // stale-peer check period, and its range may hold back a newer region's
+  // replica until then: the bound covers two such periods.
+  const uint64_t ticks =
+      options_.base.LivenessTicks() + 2 * StaleCheckTicks(options_.base);
+  const uint64_t deadline = events_.now_us() + ticks * options_.base.tick_us;
   std::string detail;
   RunUntil(deadline, ElectionUs(), [this, &detail] {
     detail.clear();

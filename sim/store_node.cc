@@ -135,6 +135,7 @@ store::StoreConfig SimStoreNode::MakeConfig() const {
   c.learner_catch_up_entries_max = options_->learner_catch_up_entries_max;
   c.region_split_bytes = options_->region_split_bytes;
   c.split_check_ticks = 4 * static_cast<uint64_t>(o.election_tick);
+  c.stale_peer_check_ticks = StaleCheckTicks(o);
   c.region_proposals_max = o.pending_proposals_max;
   c.store_proposals_max = 16 * o.pending_proposals_max;
   c.region_reads_max = o.pending_proposals_max;

@@ -69,6 +69,13 @@ namespace raftstore::sim {
 // The cluster id every simulated store belongs to.
 inline constexpr uint64_t kSimClusterId = 7;
 
+// StoreConfig::stale_peer_check_ticks of the simulated stores: a replica
+// that hears no leader for 10 election timeouts asks its members whether it
+// was removed. The convergence check waits for a few of these periods.
+inline uint64_t StaleCheckTicks(const SimOptions& o) {
+  return 10 * static_cast<uint64_t>(o.election_tick);
+}
+
 struct StoreNodeStats {
   uint64_t crashes = 0;
   uint64_t restarts = 0;
