@@ -352,6 +352,13 @@ void Peer::Send(const raft::Message& message, PeerOutput& out) {
   *envelope.mutable_from_peer() = self_;
   *envelope.mutable_to_peer() = *to;
   *envelope.mutable_region_epoch() = region_.epoch();
+  // An uninitialized peer says which membership it was created in, so a
+  // member can tell a new peer (from a change it has not applied) from a
+  // removed one.
+  if (!initialized()) {
+    envelope.mutable_region_epoch()->set_conf_version(
+        placeholder_conf_version_);
+  }
   *envelope.mutable_message() = message;
   envelope.set_start_key(region_.start_key());
   envelope.set_end_key(region_.end_key());

@@ -257,6 +257,17 @@ class Peer {
   // Whether the peer has a state (a snapshot: bootstrapped, recovered or
   // installed); an uninitialized peer waits for its leader's snapshot.
   bool initialized() const { return snapshot_.index() > 0; }
+  // The conf_version this replica knows its membership at: its meta's, or
+  // for an uninitialized peer the one of the leader's message that created
+  // it (its placeholder meta's epoch is {0, 0}); 0 when unknown (an
+  // uninitialized peer restarted from the manifest).
+  uint64_t known_conf_version() const {
+    return initialized() ? region_.epoch().conf_version()
+                         : placeholder_conf_version_;
+  }
+  void set_placeholder_conf_version(uint64_t conf_version) {
+    placeholder_conf_version_ = conf_version;
+  }
 
   bool HasReady() const { return raw_->HasReady(); }
   raft::Ready GetReady() { return raw_->GetReady(); }
@@ -413,6 +424,7 @@ class Peer {
   // reach them; at most kSenderCacheMax, the lowest ids dropped first.
   static constexpr size_t kSenderCacheMax = 16;
   absl::btree_map<uint64_t, meta::Peer> sender_cache_;
+  uint64_t placeholder_conf_version_ = 0;
   // The latest snapshot known durable (LogPointers).
   raft::SnapshotMetadata durable_snapshot_;
   std::optional<raft::SnapshotMetadata> local_snapshot_;

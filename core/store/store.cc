@@ -368,7 +368,9 @@ Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
   }
   ++stats_.peers_created;
   PutManifestRecord(region, meta::REGION_STATE_NEW);
-  return FindPeer(region.id());
+  Peer* created = FindPeer(region.id());
+  created->set_placeholder_conf_version(message.region_epoch().conf_version());
+  return created;
 }
 
 void Store::ProcessMetaChanges() {
@@ -577,11 +579,10 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
       ++stats_.messages_refused;
       continue;
     }
-    // (Only an initialized peer can compare: an uninitialized one's epoch
-    // is the placeholder {0, 0}, and the message may be for an older peer.)
-    if (peer->initialized() && message.to_peer().id() != peer->peer_id() &&
-        message.region_epoch().conf_version() >
-            peer->region().epoch().conf_version() &&
+    // (An uninitialized peer compares with the membership it was created
+    // in: the message may be for an older peer on this store.)
+    if (message.to_peer().id() != peer->peer_id() &&
+        message.region_epoch().conf_version() > peer->known_conf_version() &&
         SenderKnown(*peer, message)) {
       // A newer membership put another peer of the region on this store:
       // ours was removed and never heard of it (a learner or a replica cut
@@ -599,13 +600,11 @@ absl::Status Store::Receive(const RaftMessageBatch& batch) {
 }
 
 bool Store::IsRemovedSender(const Peer& peer, const RaftMessage& message) {
-  // An uninitialized sender (placeholder epoch {0, 0}) may as well be a peer
-  // added by a change this replica has not applied yet: telling it it was
-  // removed would destroy a new member.
-  if (message.region_epoch().version() == 0 &&
-      message.region_epoch().conf_version() == 0) {
-    return false;
-  }
+  // A sender that does not know its membership (an uninitialized peer
+  // restarted, with conf_version 0) may be a peer added by a change this
+  // replica has not applied: never told it was removed. (An uninitialized
+  // sender otherwise sends the conf_version it was created in.)
+  if (message.region_epoch().conf_version() == 0) return false;
   // Peer ids are never reused: a sender that a newer membership of the
   // region no longer lists was removed, and has not heard of it yet (it was
   // down or cut off when the change committed).
@@ -697,8 +696,7 @@ void Store::HandleTombstone(const Peer* peer, const RaftMessage& message) {
     return;
   }
   if (peer == nullptr || peer->peer_id() != message.to_peer().id() ||
-      message.region_epoch().conf_version() <=
-          peer->region().epoch().conf_version()) {
+      message.region_epoch().conf_version() <= peer->known_conf_version()) {
     ++stats_.messages_refused;  // not about our peer, or not newer news
     return;
   }
