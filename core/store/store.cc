@@ -185,6 +185,10 @@ absl::Status Store::LoadRegion(const manifest::RegionRecord& record,
       !s.ok()) {
     return s;
   }
+  if (Peer* peer = FindPeer(region.id()); !peer->initialized()) {
+    peer->set_placeholder_conf_version(
+        record.local_state().joined_conf_version());
+  }
   // A New region whose snapshot became durable before a crash took the
   // manifest's Running edit with it.
   if (state == meta::REGION_STATE_NEW && FindPeer(region.id())->initialized()) {
@@ -296,8 +300,13 @@ void Store::PutManifestRecord(const meta::Region& region,
   record->mutable_local_state()->set_format_version(1);
   *record->mutable_local_state()->mutable_region() = region;
   record->mutable_local_state()->set_state(state);
+  record->mutable_local_state()->clear_joined_conf_version();
   if (const Peer* peer = FindPeer(region.id()); peer != nullptr) {
     *record->mutable_log() = peer->LogPointers();
+    if (!peer->initialized()) {
+      record->mutable_local_state()->set_joined_conf_version(
+          peer->known_conf_version());
+    }
   } else {
     record->clear_log();
   }
@@ -367,9 +376,9 @@ Peer* Store::MaybeCreatePeer(const RaftMessage& message) {
     return nullptr;
   }
   ++stats_.peers_created;
-  PutManifestRecord(region, meta::REGION_STATE_NEW);
   Peer* created = FindPeer(region.id());
   created->set_placeholder_conf_version(message.region_epoch().conf_version());
+  PutManifestRecord(region, meta::REGION_STATE_NEW);
   return created;
 }
 
@@ -653,6 +662,7 @@ void Store::SendStaleChecks(const Peer& peer) {
     *check.mutable_from_peer() = *self;
     *check.mutable_to_peer() = member;
     *check.mutable_region_epoch() = region.epoch();
+    check.mutable_region_epoch()->set_conf_version(peer.known_conf_version());
     check.set_check_stale(true);
     ++stats_.stale_checks_sent;
     if (!outbox_.Add(member.store_id(), std::move(check))) {
