@@ -28,26 +28,35 @@ constexpr uint64_t kRangeLast = 200;
 // merge nemesis, smaller automatic-split thresholds), so a seed may now
 // explore another corner; it stays anyway. Those within the range run there.
 const absl::btree_map<uint64_t, const char*> kRegressionSeeds = {
-    {16, "F1"},   {29, "F1"},   {42, "F4"},
-    {56, "F1"},   {66, "F2"},   {67, "F3"},
-    {70, "F1"},   {82, "F4"},   {105, "F2"},
-    {115, "F1"},  {120, "F2"},  {122, "F1"},
-    {141, "F5"},  {160, "F3"},  {163, "F2"},
-    {188, "F3"},  {191, "F3"},  {216, "F4"},
-    {218, "F1"},  {221, "F1"},  {228, "F2"},
-    {232, "F4"},  {251, "F4"},  {266, "F1"},
-    {271, "F1"},  {288, "F3"},  {293, "F1"},
-    {1661, "F6"}, {2616, "F6"}, {2931, "F6"},
-    {3522, "F8"}, {3926, "F7"}, {7770, "convergence bound"},
-    {78, "F9"},
+    {16, "F1"},    {29, "F1"},   {42, "F4"},
+    {56, "F1"},    {66, "F2"},   {67, "F3"},
+    {70, "F1"},    {82, "F4"},   {105, "F2"},
+    {115, "F1"},   {120, "F2"},  {122, "F1"},
+    {141, "F5"},   {160, "F3"},  {163, "F2"},
+    {188, "F3"},   {191, "F3"},  {216, "F4"},
+    {218, "F1"},   {221, "F1"},  {228, "F2"},
+    {232, "F4"},   {251, "F4"},  {266, "F1"},
+    {271, "F1"},   {288, "F3"},  {293, "F1"},
+    {1661, "F6"},  {2616, "F6"}, {2931, "F6"},
+    {3522, "F8"},  {3926, "F7"}, {7770, "convergence bound"},
+    {78, "F9"},    {8858, "F7"}, {409, "F9"},
+    {485, "F9"},   {528, "F9"},  {1251, "F9"},
+    {1412, "F9"},  {1612, "F9"}, {1792, "F9"},
+    {1793, "F9"},  {2003, "F9"}, {2079, "F9"},
+    {2460, "F9"},  {2478, "F9"}, {2494, "F9"},
+    {2545, "F9"},  {2955, "F9"}, {3214, "F9"},
+    {3240, "F9"},  {3425, "F9"}, {4003, "F9"},
+    {4133, "F9"},  {4309, "F9"}, {4397, "F9"},
+    {4398, "F9"},  {4592, "F9"}, {4884, "F9"},
+    {3444, "F10"},
 };
 
 // Seeds that fail today for a known core/store bug not fixed yet, with its
 // finding:
-//   F9  an uninitialized peer created for an already-removed peer id (by a
-//       late message) blocks the store's newer peer of the region for good.
+//   F10 a catalog behind its peer's meta at Open is never reconciled (a
+//       refused update retried only in memory is lost in a crash).
 const absl::btree_map<uint64_t, const char*> kKnownFailures = {
-    {78, "F9"},
+    {3444, "F10"},
 };
 
 struct Totals {
