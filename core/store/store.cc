@@ -108,6 +108,19 @@ absl::Status Store::Load(StoreRecovery recovery) {
       merged_away_ids_.insert(id);
     }
   }
+  // A peer whose recovered meta (its snapshot and replayed log) is newer
+  // than the manifest's: a catalog update that was waiting (an overlap with
+  // a lagging region) when the store crashed. It waits again.
+  for (const auto& [id, peer] : peers_) {
+    absl::StatusOr<RegionRecord> record = catalog_.Get(id);
+    if (!peer->initialized() || !record.ok()) continue;
+    const meta::RegionEpoch& mine = peer->region().epoch();
+    const meta::RegionEpoch& known = record->region.epoch();
+    if (mine.version() > known.version() ||
+        mine.conf_version() > known.conf_version()) {
+      meta_deferred_.insert(id);
+    }
+  }
   // A target whose recovered state (a snapshot past its merge) lists a
   // source still here: a crash came before the source's destruction.
   for (const auto& [id, peer] : peers_) {
