@@ -301,10 +301,19 @@ absl::Status PosixDisk::Remove(const std::string& name) {
 }
 
 absl::StatusOr<std::vector<std::string>> PosixDisk::List() {
-  DIR* dir = ::opendir(directory_.c_str());
+  // open + fdopendir rather than opendir: ThreadSanitizer sees the
+  // descriptor created here. The runtime lists from its storage worker
+  // while the loop thread's sockets come and go, and libuv closes sockets
+  // with a raw close syscall that the sanitizer does not see, so a
+  // descriptor number reused by opendir looked like a race with the
+  // socket that had it before.
+  const int fd = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
   if (dir == nullptr) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
     return absl::UnavailableError(
-        absl::StrCat("posix disk ", directory_, ": list: ", ErrnoText(errno)));
+        absl::StrCat("posix disk ", directory_, ": list: ", ErrnoText(error)));
   }
   std::vector<std::string> names;
   int error = 0;
