@@ -139,6 +139,15 @@ const std::vector<Spec>& Specs() {
                "create this store with no region if the data directory holds "
                "no store (a membership change adds it later)",
                NodeInit::kJoin),
+      Spec{"chaos-endpoints", Kind::kBool,
+           "serve /chaos/block/<store> and /chaos/unblock/<store> on the "
+           "admin endpoint (fault-injection tests only)",
+           [](const std::string& value, NodeOptions* options) {
+             absl::StatusOr<bool> on = ParseBool(value);
+             if (!on.ok()) return on.status();
+             options->chaos_endpoints = *on;
+             return absl::OkStatus();
+           }},
       UintSpec("tick-ms", "raft tick interval in ms (default 100)",
                &NodeOptions::tick_ms),
       UintSpec("heartbeat-ticks", "ticks between heartbeats (default 1)",

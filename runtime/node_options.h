@@ -53,6 +53,10 @@ struct NodeOptions {
   // The shared secret of the cluster's HELLOs (raft and client ports).
   std::string auth_token;
   NodeInit init = NodeInit::kNone;
+  // Serve /chaos/block/<store> and /chaos/unblock/<store> on the admin
+  // endpoint (TcpTransport::BlockPeer: drop every batch to and from that
+  // store). For fault-injection tests only.
+  bool chaos_endpoints = false;
 
   // Raft timing. A tick every tick_ms; a leader heartbeats every
   // heartbeat_ticks ticks; a follower that hears nothing for a random
