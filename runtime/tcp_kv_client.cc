@@ -63,10 +63,15 @@ absl::StatusOr<std::unique_ptr<TcpKvClient>> TcpKvClient::Create(
 
 TcpKvClient::TcpKvClient(uv_loop_t* loop, const TcpKvClientOptions& options,
                          uint64_t seed)
-    : loop_(loop), options_(options), id_rng_(seed) {
-  Rng client_rng = id_rng_.Fork();
-  // Client ids must differ from every other client's: 63 random bits make
-  // a collision among the sessions of a cluster's clients negligible.
+    : loop_(loop),
+      options_(options),
+      // Client ids must differ from every other client's, across runs too
+      // (a store keeps a session until it expires), so they come from the
+      // system's entropy whatever the seed: 63 random bits make a collision
+      // negligible.
+      id_rng_((uint64_t{std::random_device{}()} << 32) ^
+              std::random_device{}()) {
+  Rng client_rng(seed);
   client_ =
       std::make_unique<client::KvClient>(options_.client, client_rng, [this] {
         uint64_t id = 0;

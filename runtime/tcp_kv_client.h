@@ -49,7 +49,9 @@ struct TcpKvClientOptions {
   // The KvClient's bounds and timeouts; store_ids is filled from `stores`.
   client::KvClientConfig client;
   uint64_t dial_timeout_ms = 2'000;
-  // Seeds backoff jitter and client ids; 0 draws one from the system.
+  // Seeds the backoff jitter; 0 draws one from the system. Client ids are
+  // always drawn from the system's entropy (they must be unique across
+  // runs: stores remember sessions).
   uint64_t rng_seed = 0;
 };
 
