@@ -48,6 +48,10 @@ void StoreChecker::MarkWritten(uint64_t store_id, uint64_t region_id,
 
 void StoreChecker::OnLeader(uint64_t region_id, uint64_t peer_id, uint64_t term,
                             const raft::RaftLog& log) {
+  if (trace_ != nullptr && trace_->keeps_text()) {
+    trace_->Line(now_us_, absl::StrCat("region ", region_id, " peer ", peer_id,
+                                       " leads term ", term));
+  }
   Region& r = region(region_id);
   const int slot = Slot(r, peer_id, 0);
   r.checker->OnLeader(slot, term, log.FirstIndex(), log.LastIndex(),

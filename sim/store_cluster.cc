@@ -11,6 +11,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/base/check.h"
 #include "core/store/region_state.h"
 
@@ -445,7 +446,17 @@ bool StoreCluster::CheckLiveness() {
   while (events_.now_us() < deadline && !budget_exhausted_) {
     if (!RunUntil(deadline, options_.base.tick_us,
                   [this] { return EveryRegionLed(); })) {
-      liveness_detail_ = "some region has no leader";
+      std::vector<uint64_t> leaderless;
+      for (const uint64_t region : nemesis_->LiveRegionIds()) {
+        const bool led = std::any_of(
+            nodes_.begin(), nodes_.end(), [region](const auto& node) {
+              return node->running() && node->store()->IsLeader(region);
+            });
+        if (!led) leaderless.push_back(region);
+      }
+      if (trace_.keeps_text()) TraceRegions();
+      liveness_detail_ = absl::StrCat("no leader for region(s) ",
+                                      absl::StrJoin(leaderless, ", "));
       break;
     }
     if (WriteEveryRegion(deadline)) {

@@ -19,6 +19,42 @@ double MaybeAdminRate(Rng& rng, uint64_t max_per_100s) {
   return static_cast<double>(rng.Range(5, max_per_100s)) / 100.0;
 }
 
+// The single-group mode stretches the tick until an election timeout spans
+// four worst-case message-plus-sync round trips (sim/options.cc,
+// FitTimeouts). A store has more to wait for: a vote or an append
+// acknowledgement is persisted behind the store's write in flight (one for
+// all its regions) and its own, and a disk with slow-I/O moments takes
+// slow_io_multiplier times longer for a sync. An election timeout shorter
+// than that makes regions flap between candidates after healing, which
+// fails liveness by construction and tests nothing.
+void FitStoreTimeouts(SimOptions& o) {
+  constexpr uint64_t kRoundTrips = 4;
+  // Worst-case message latency, latency spikes included: a link carries
+  // every region's traffic, so a per-message spike comes often, and with
+  // reordering off everything behind it waits too (seed 8761: 1% spikes of
+  // up to 874 ms on a slow link kept regions flapping past liveness).
+  auto worst = [](const LatencyOptions& l) {
+    return l.max_us + (l.spike_per_million > 0 ? l.spike_us_max : 0);
+  };
+  uint64_t latency_us = worst(o.network.latency);
+  for (const LinkLatency& link : o.network.link_latency) {
+    latency_us = std::max(latency_us, worst(link.latency));
+  }
+  const uint64_t slow = o.disk.slow_io_ppm > 0 ? o.disk.slow_io_multiplier : 1;
+  const uint64_t persist_us =
+      2 * slow * (o.disk.write_latency_us_max + o.disk.sync_latency_us_max);
+  const uint64_t round_us =
+      2 * latency_us + o.network.reorder_jitter_us_max + persist_us;
+  const auto election_tick = static_cast<uint64_t>(o.election_tick);
+  const uint64_t needed_us = kRoundTrips * round_us;
+  if (o.tick_us * election_tick < needed_us) {
+    o.tick_us = (needed_us + election_tick - 1) / election_tick;
+  }
+  const uint64_t election_us = o.tick_us * election_tick;
+  o.workload.attempt_timeout_us = 3 * election_us;
+  o.workload.op_timeout_us = 10 * election_us;
+}
+
 }  // namespace
 
 StoreSimOptions DrawStoreOptions(uint64_t seed) {
@@ -43,6 +79,7 @@ StoreSimOptions DrawStoreOptions(uint64_t seed) {
   o.learner_catch_up_entries_max = draw.Range(8, 256);
   // Drawn last, so that adding it shifted no earlier draw.
   o.merge_per_s = MaybeAdminRate(draw, 100);
+  FitStoreTimeouts(o.base);
   RS_CHECK(o.Validate().ok()) << o.Validate();
   return o;
 }
