@@ -28,35 +28,38 @@ constexpr uint64_t kRangeLast = 200;
 // merge nemesis, smaller automatic-split thresholds), so a seed may now
 // explore another corner; it stays anyway. Those within the range run there.
 const absl::btree_map<uint64_t, const char*> kRegressionSeeds = {
-    {16, "F1"},    {29, "F1"},   {42, "F4"},
-    {56, "F1"},    {66, "F2"},   {67, "F3"},
-    {70, "F1"},    {82, "F4"},   {105, "F2"},
-    {115, "F1"},   {120, "F2"},  {122, "F1"},
-    {141, "F5"},   {160, "F3"},  {163, "F2"},
-    {188, "F3"},   {191, "F3"},  {216, "F4"},
-    {218, "F1"},   {221, "F1"},  {228, "F2"},
-    {232, "F4"},   {251, "F4"},  {266, "F1"},
-    {271, "F1"},   {288, "F3"},  {293, "F1"},
-    {1661, "F6"},  {2616, "F6"}, {2931, "F6"},
-    {3522, "F8"},  {3926, "F7"}, {7770, "convergence bound"},
-    {78, "F9"},    {8858, "F7"}, {409, "F9"},
-    {485, "F9"},   {528, "F9"},  {1251, "F9"},
-    {1412, "F9"},  {1612, "F9"}, {1792, "F9"},
-    {1793, "F9"},  {2003, "F9"}, {2079, "F9"},
-    {2460, "F9"},  {2478, "F9"}, {2494, "F9"},
-    {2545, "F9"},  {2955, "F9"}, {3214, "F9"},
-    {3240, "F9"},  {3425, "F9"}, {4003, "F9"},
-    {4133, "F9"},  {4309, "F9"}, {4397, "F9"},
-    {4398, "F9"},  {4592, "F9"}, {4884, "F9"},
-    {3444, "F10"},
+    {16, "F1"},    {29, "F1"},    {42, "F4"},
+    {56, "F1"},    {66, "F2"},    {67, "F3"},
+    {70, "F1"},    {82, "F4"},    {105, "F2"},
+    {115, "F1"},   {120, "F2"},   {122, "F1"},
+    {141, "F5"},   {160, "F3"},   {163, "F2"},
+    {188, "F3"},   {191, "F3"},   {216, "F4"},
+    {218, "F1"},   {221, "F1"},   {228, "F2"},
+    {232, "F4"},   {251, "F4"},   {266, "F1"},
+    {271, "F1"},   {288, "F3"},   {293, "F1"},
+    {1661, "F6"},  {2616, "F6"},  {2931, "F6"},
+    {3522, "F8"},  {3926, "F7"},  {7770, "convergence bound"},
+    {78, "F9"},    {8858, "F7"},  {409, "F9"},
+    {485, "F9"},   {528, "F9"},   {1251, "F9"},
+    {1412, "F9"},  {1612, "F9"},  {1792, "F9"},
+    {1793, "F9"},  {2003, "F9"},  {2079, "F9"},
+    {2460, "F9"},  {2478, "F9"},  {2494, "F9"},
+    {2545, "F9"},  {2955, "F9"},  {3214, "F9"},
+    {3240, "F9"},  {3425, "F9"},  {4003, "F9"},
+    {4133, "F9"},  {4309, "F9"},  {4397, "F9"},
+    {4398, "F9"},  {4592, "F9"},  {4884, "F9"},
+    {3444, "F10"}, {8355, "F11"}, {8761, "timeout fit"},
 };
 
 // Seeds that fail today for a known core/store bug not fixed yet, with its
 // finding:
 //   F10 a catalog behind its peer's meta at Open is never reconciled (a
-//       refused update retried only in memory is lost in a crash).
+//       refused update retried only in memory is lost in a crash);
+//   F11 a store that applied its own removal and crashed before the
+//       tombstone cannot restart (Running in the manifest, no local peer).
 const absl::btree_map<uint64_t, const char*> kKnownFailures = {
     {3444, "F10"},
+    {8355, "F11"},
 };
 
 struct Totals {
@@ -110,23 +113,31 @@ TEST(SimStoreSeedsTest, RegressionSeedsPass) {
   }
 }
 
-TEST(SimStoreSeedsTest, SeedRangePasses) {
+// The range runs as four tests of 50 seeds, so that the test shards
+// (BUILD: shard_count) and stays within its timeout under --config=asan.
+// Each quarter must exercise what the store mode is for.
+void ExpectRangePasses(uint64_t first, uint64_t last) {
   Totals totals;
-  for (uint64_t seed = kRangeFirst; seed <= kRangeLast; ++seed) {
+  for (uint64_t seed = first; seed <= last; ++seed) {
     if (kKnownFailures.contains(seed)) continue;
     SCOPED_TRACE(seed);
     ExpectSeedPasses(seed, totals);
   }
-  // The range as a whole exercises what the store mode is for.
-  EXPECT_GT(totals.seeds, 150U);
+  EXPECT_GT(totals.seeds, 40U);
   EXPECT_GT(totals.ops_ok, 10000U);
   EXPECT_GT(totals.splits, 100U);
   EXPECT_GT(totals.merges, 50U);
-  EXPECT_GT(totals.conf_changes, 100U);
+  EXPECT_GT(totals.conf_changes, 50U);
   EXPECT_GT(totals.transfers, 100U);
   EXPECT_GT(totals.restarts, 100U);
-  EXPECT_GT(totals.scans, 1000U);
+  EXPECT_GT(totals.scans, 250U);
 }
+
+static_assert(kRangeFirst == 1 && kRangeLast == 200);
+TEST(SimStoreSeedsTest, Seeds1To50Pass) { ExpectRangePasses(1, 50); }
+TEST(SimStoreSeedsTest, Seeds51To100Pass) { ExpectRangePasses(51, 100); }
+TEST(SimStoreSeedsTest, Seeds101To150Pass) { ExpectRangePasses(101, 150); }
+TEST(SimStoreSeedsTest, Seeds151To200Pass) { ExpectRangePasses(151, 200); }
 
 }  // namespace
 }  // namespace raftstore::sim
