@@ -114,8 +114,8 @@ absl::Status StoreHarness::Start(uint64_t store_id) {
       ReadRegionSnapshots(n.disk.get(), recovery.groups, config.snapshot_file);
   if (!snapshots.ok()) return snapshots.status();
   recovery.snapshots = *std::move(snapshots);
-  auto store = Store::Open(config, std::move(recovery), rng_.Fork(), {},
-                           observer_);
+  auto store =
+      Store::Open(config, std::move(recovery), rng_.Fork(), {}, observer_);
   if (!store.ok()) return store.status();
   n.manifest = *std::move(manifest);
   n.wal = *std::move(wal);

@@ -277,7 +277,10 @@ struct Walk {
           for (uint64_t s = 1; s <= kStores; ++s) {
             for (const PeerStatus& p : harness->store(s)->PeerStatuses()) {
               absl::StrAppend(&out, "\n s", s, " r", p.region_id, " ",
-                              harness->store(s)->catalog().Get(p.region_id)->region.ShortDebugString());
+                              harness->store(s)
+                                  ->catalog()
+                                  .Get(p.region_id)
+                                  ->region.ShortDebugString());
             }
           }
         }
