@@ -303,6 +303,19 @@ void Store::MarkRunning() {
 
 void Store::PutManifestRecord(const meta::Region& region,
                               meta::RegionState state) {
+  // A meta that no longer lists this store is a removal its peer applied.
+  // It is recorded as the Tombstone it is about to become: the destruction
+  // and its own edit come in a later round, and a crash before them must not
+  // leave a live region with no peer here, which Open refuses (the
+  // simulator's finding F11).
+  if ((state == meta::REGION_STATE_NEW ||
+       state == meta::REGION_STATE_RUNNING) &&
+      std::none_of(region.peers().begin(), region.peers().end(),
+                   [&](const meta::Peer& p) {
+                     return p.store_id() == config_.store_id;
+                   })) {
+    state = meta::REGION_STATE_TOMBSTONE;
+  }
   if (!manifest_edit_.has_value()) manifest_edit_.emplace();
   manifest::RegionRecord* record = nullptr;
   for (manifest::RegionRecord& r : *manifest_edit_->mutable_put_regions()) {

@@ -227,6 +227,10 @@ class Store {
   // Destroys the peers queued for it (Tombstone, data dropped, WAL group
   // removed). Only while no write is in flight.
   void DestroyPeers();
+  // Puts the region's record in the pending manifest edit (one per region
+  // per edit, the last put wins). A live state with a meta that lists no
+  // peer on this store is recorded as Tombstone: the peer applied its own
+  // removal.
   void PutManifestRecord(const meta::Region& region, meta::RegionState state);
   // Merges: the frozen sources here whose target's replica here leads (the
   // commit) or moved on (the source's rollback, from its leader). Every

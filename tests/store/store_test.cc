@@ -676,6 +676,50 @@ TEST_F(StoreTest, AddLearnerPromoteItAndRemoveAFollower) {
   EXPECT_EQ(MustGet(KeyIn(1, 1, "7")), "v");
 }
 
+// Found by the simulator (F11, seed 8355): the removed store applies its own
+// removal and the manifest takes the meta that no longer lists it; the
+// destruction comes a round later. A crash in between must leave a store that
+// starts again, with the region a Tombstone, never a Running region with no
+// peer here (which Open refuses as DataLoss).
+TEST_F(StoreTest, CrashAfterApplyingItsOwnRemovalLeavesATombstone) {
+  StartAll(3, 1, TestConfig());
+  for (int i = 0; i < 10; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
+  const uint64_t victim = FollowerStore(1);
+  std::optional<meta::RegionState> recorded;
+  harness_->CrashAfterManifestWhen([&](uint64_t store,
+                                       const StoreEffects& effects) {
+    if (store != victim) return false;
+    for (const auto& record : effects.manifest_edit->put_regions()) {
+      const meta::Region& region = record.local_state().region();
+      if (region.id() == 1 &&
+          std::none_of(
+              region.peers().begin(), region.peers().end(),
+              [&](const meta::Peer& p) { return p.store_id() == victim; })) {
+        recorded = record.local_state().state();
+        return true;
+      }
+    }
+    return false;
+  });
+  std::optional<AdminResponse> removed = harness_->CallAdmin(
+      ChangePeer(1, raft::CONF_CHANGE_TYPE_REMOVE_NODE, victim));
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_FALSE(removed->has_error()) << removed->ShortDebugString();
+  ASSERT_TRUE(harness_->RunUntil([&] { return recorded.has_value(); }, 200));
+  EXPECT_EQ(*recorded, meta::REGION_STATE_TOMBSTONE);
+
+  ASSERT_TRUE(harness_->Start(victim).ok());
+  EXPECT_EQ(harness_->store(victim)->catalog().Get(1)->state,
+            meta::REGION_STATE_TOMBSTONE);
+  EXPECT_FALSE(harness_->store(victim)->GetPeerStatus(1).has_value());
+  MustPut(KeyIn(1, 1, "after"), "still works");
+  harness_->Crash(victim);
+  ASSERT_TRUE(harness_->Start(victim).ok());
+  EXPECT_EQ(harness_->store(victim)->catalog().Get(1)->state,
+            meta::REGION_STATE_TOMBSTONE);
+  EXPECT_EQ(MustGet(KeyIn(1, 1, "7")), "v");
+}
+
 TEST_F(StoreTest, ARemovedStoreCanBeAddedBackWithANewPeer) {
   StartAll(3, 1, GcConfig());
   for (int i = 0; i < 30; ++i) MustPut(KeyIn(1, 1, absl::StrCat(i)), "v");
