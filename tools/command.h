@@ -41,6 +41,11 @@ int RunWal(const std::vector<std::string>& args);
 int RunManifest(const std::vector<std::string>& args);
 int RunRegions(const std::vector<std::string>& args);
 int RunStats(const std::vector<std::string>& args);
+// `stats --addr`: RunStats hands over when --addr is given.
+int RunStatsAddr(const std::vector<std::string>& args);
+int RunKv(const std::vector<std::string>& args);
+// tools/bench_command.cc.
+int RunBench(const std::vector<std::string>& args);
 
 }  // namespace raftstore::tools
 

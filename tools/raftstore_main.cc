@@ -37,9 +37,13 @@ const std::vector<Command>& AllCommands() {
       {"regions", "--workdir DIR [--json] [--state S] [--key K]",
        "list a data dir's region catalog (id, state, epoch, range, peers)",
        RunRegions},
-      {"stats", "--workdir DIR [--json] [--no-region-metrics]",
-       "regions by state, WAL segments and bytes, raft group indexes",
+      {"stats", "--addr HOST:PORT | --workdir DIR [--json]",
+       "regions by state, WAL, raft groups; live counters with --addr",
        RunStats},
+      {"kv", "put|get|delete|scan|cas ... --addr ID=HOST:PORT,...",
+       "one operation on a running cluster (see docs/cli.md)", RunKv},
+      {"bench", "[--client_counts=1,16,64,256 | --clients=N] [--seconds=5]",
+       "puts/s and latency of a local 3-node cluster", RunBench},
   };
   return *commands;
 }

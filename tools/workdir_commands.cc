@@ -4,6 +4,7 @@
 //
 //   raftstore regions --workdir DIR [--json] [--state S] [--key K]
 //   raftstore stats --workdir DIR [--json] [--no-region-metrics]
+//   (stats --addr HOST:PORT reads a running node: stats_addr_command.cc)
 //
 // `regions` lists the manifest's region catalog: id, state, epoch, key range
 // and peers; --state keeps one state, --key keeps the live (New or Running)
@@ -33,11 +34,13 @@
 #include "nlohmann/json.hpp"
 #include "runtime/posix_disk.h"
 #include "tools/command.h"
+#include "tools/stats_text.h"
 
-// Both defined with the commands that use them first (storage_commands.cc,
-// proto_commands.cc).
+// Defined with the commands that use them first (storage_commands.cc,
+// proto_commands.cc, kv_commands.cc).
 ABSL_DECLARE_FLAG(std::string, workdir);
 ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, addr);
 ABSL_FLAG(std::string, state, "",
           "regions: only regions in this state (new, running, removing, "
           "tombstone)");
@@ -237,6 +240,8 @@ json StatsJson(const storage::ManifestDump& manifest, const WalFacts& wal) {
   return out;
 }
 
+}  // namespace
+
 void PrintStatsText(const json& stats) {
   if (stats.contains("store_id")) {
     std::cout << "store " << stats["store_id"] << " of cluster "
@@ -260,11 +265,17 @@ void PrintStatsText(const json& stats) {
     std::cout << "  region " << g["region_id"] << "  term " << g["term"]
               << "  snapshot " << g["snapshot_index"] << "  truncated "
               << g["truncated_index"] << "  commit " << g["commit_index"]
-              << "  last " << g["last_index"] << "\n";
+              << "  last " << g["last_index"];
+    // A live node's page (stats --addr) also knows these; the WAL does not.
+    if (g.contains("applied_index")) {
+      std::cout << "  applied " << g["applied_index"];
+    }
+    if (g.contains("role") && g["role"].is_string()) {
+      std::cout << "  " << g["role"].get<std::string>();
+    }
+    std::cout << "\n";
   }
 }
-
-}  // namespace
 
 int RunRegions(const std::vector<std::string>& args) {
   if (!args.empty()) {
@@ -298,6 +309,15 @@ int RunStats(const std::vector<std::string>& args) {
     std::cerr << "error: stats takes no arguments, got \"" << args[0] << "\"\n";
     return kExitUsage;
   }
+  const bool by_addr = !absl::GetFlag(FLAGS_addr).empty();
+  const bool by_dir = !absl::GetFlag(FLAGS_workdir).empty();
+  if (by_addr == by_dir) {
+    std::cerr << "error: stats needs --workdir DIR (a data directory) or "
+                 "--addr HOST:PORT (a running node's admin endpoint)"
+              << (by_addr ? ", not both" : "") << "\n";
+    return kExitUsage;
+  }
+  if (by_addr) return RunStatsAddr(args);
   absl::StatusOr<std::unique_ptr<runtime::PosixDisk>> disk =
       OpenDataDir("stats");
   if (!disk.ok()) return ReportError(disk.status());
