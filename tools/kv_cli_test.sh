@@ -145,11 +145,15 @@ expect_stdout 0 "ok" -- kvc put b 2
 expect_stdout 0 "ok" -- kvc put c "three and a space"
 expect_stdout 0 "ok" -- kvc put tab $'x\ty'
 expect_stdout 0 $'x\ty' -- kvc get tab
+# After "--" a value may start with dashes (and keeps them).
+expect_stdout 0 "ok" -- "$cli" kv put --addr="$addr" --cluster-id="$cluster" \
+  --auth-token="$token" -- dash --my-value
+expect_stdout 0 "--my-value" -- kvc get dash
 expect_stdout 0 $'a\t1\nb\t2\nc\tthree and a space' -- kvc scan --start=a --end=d
 expect_stdout 0 $'tab\tx\\ty' -- kvc scan --start=t --end=u
 expect_stdout 0 $'a\t1\nb\t2' -- kvc scan --start=a --limit=2
 expect 0 "stopped at --limit=2; more keys may follow" -- kvc scan --start=a --limit=2
-expect_stdout 0 $'a\t1\nb\t2\nc\tthree and a space\nready\tyes\ntab\tx\\ty' -- kvc scan
+expect_stdout 0 $'a\t1\nb\t2\nc\tthree and a space\ndash\t--my-value\nready\tyes\ntab\tx\\ty' -- kvc scan
 # A missing key: nothing on stdout, "(not found)" on stderr, exit 1.
 expect_stdout 1 "" -- kvc get nothing-here
 expect 1 "^\(not found\)$" -- kvc get nothing-here

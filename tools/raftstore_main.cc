@@ -89,10 +89,16 @@ int main(int argc, char** argv) {
     // Parse the flags after the command name; argv[0] stays the program.
     // Flag names may be spelled with dashes (--no-region-metrics) or
     // underscores (--no_region_metrics, Abseil's own spelling).
+    // After "--" everything is an argument (a value may start with "--"
+    // and keep its dashes).
     std::vector<std::string> normalized;
     normalized.reserve(static_cast<size_t>(argc));
+    bool flags_ended = false;
     for (int i = 2; i < argc; ++i) {
-      normalized.push_back(raftstore::tools::NormalizeFlagName(argv[i]));
+      normalized.push_back(flags_ended
+                               ? std::string(argv[i])
+                               : raftstore::tools::NormalizeFlagName(argv[i]));
+      if (std::strcmp(argv[i], "--") == 0) flags_ended = true;
     }
     std::vector<char*> rest = {argv[0]};
     for (std::string& arg : normalized) rest.push_back(arg.data());
