@@ -78,6 +78,7 @@ constexpr uint64_t kStopWaitMs = 15'000;
 constexpr double kSyncProbeSeconds = 2;
 constexpr uint64_t kSyncProbeBytes = 256;
 constexpr size_t kLogTailBytes = 2'000;
+constexpr size_t kHttpResponseBytesMax = 4 << 20;
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
@@ -180,25 +181,25 @@ absl::StatusOr<std::vector<int>> PickFreePorts(int n) {
 }
 
 struct SyncRate {
-  uint64_t syncs = 0;
+  int writers = 1;
+  uint64_t syncs = 0;  // over all writers
   double seconds = 0;
+  // Per writer.
   double per_s() const {
-    return seconds > 0 ? static_cast<double>(syncs) / seconds : 0;
+    return seconds > 0 ? static_cast<double>(syncs) / seconds / writers : 0;
   }
 };
 
-// Appends 256 bytes and fdatasyncs, in a loop, for about `seconds`: the
-// raw rate a WAL on this filesystem could sync at, with nothing else
-// running. The probe file is removed afterwards.
-absl::StatusOr<SyncRate> MeasureFdatasync(const fs::path& dir, double seconds) {
-  const std::string path = (dir / "fdatasync-probe").string();
+// One writer: appends 256 bytes and fdatasyncs, in a loop, for `seconds`.
+// The probe file is removed afterwards.
+absl::Status SyncLoop(const std::string& path, double seconds,
+                      uint64_t* syncs) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
     return absl::UnavailableError(
         absl::StrCat(path, ": open: ", std::strerror(errno)));
   }
   const std::string block(kSyncProbeBytes, 'x');
-  SyncRate rate;
   absl::Status status;
   const Clock::time_point start = Clock::now();
   while (SecondsSince(start) < seconds && !Interrupted()) {
@@ -207,16 +208,90 @@ absl::StatusOr<SyncRate> MeasureFdatasync(const fs::path& dir, double seconds) {
         ::fdatasync(fd) != 0) {
       status = absl::UnavailableError(
           absl::StrCat(path, ": write + fdatasync at offset ",
-                       rate.syncs * block.size(), ": ", std::strerror(errno)));
+                       *syncs * block.size(), ": ", std::strerror(errno)));
       break;
     }
-    ++rate.syncs;
+    ++*syncs;
   }
-  rate.seconds = SecondsSince(start);
   ::close(fd);
   ::unlink(path.c_str());
-  if (!status.ok()) return status;
+  return status;
+}
+
+// `writers` threads, each with its own file in `dir`, run SyncLoop at
+// once: the raw rate a WAL on this filesystem could sync at, alone (1) or
+// beside the other nodes' WALs (kNodes).
+absl::StatusOr<SyncRate> MeasureFdatasync(const fs::path& dir, int writers,
+                                          double seconds) {
+  std::vector<uint64_t> syncs(static_cast<size_t>(writers), 0);
+  std::vector<absl::Status> statuses(static_cast<size_t>(writers));
+  std::vector<std::thread> threads;
+  const Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < syncs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] =
+          SyncLoop((dir / absl::StrCat("fdatasync-probe-", i)).string(),
+                   seconds, &syncs[i]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  SyncRate rate;
+  rate.writers = writers;
+  rate.seconds = SecondsSince(start);
+  for (size_t i = 0; i < syncs.size(); ++i) {
+    if (!statuses[i].ok()) return statuses[i];
+    rate.syncs += syncs[i];
+  }
   return rate;
+}
+
+// GET http://127.0.0.1:port/path (the node's admin endpoint): the body of a
+// 200 answer; kUnavailable naming the port otherwise.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::UnavailableError("socket failed");
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const std::string request =
+      absl::StrCat("GET ", path,
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[16384];
+    ssize_t n = 0;
+    while (response.size() < kHttpResponseBytesMax &&
+           (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+      response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) {
+    return absl::UnavailableError(
+        absl::StrCat("GET http://127.0.0.1:", port, path, ": no 200 answer"));
+  }
+  return response.substr(body + 4);
+}
+
+// The value of Prometheus series `name` in `text` (nullopt if absent).
+std::optional<uint64_t> MetricValue(const std::string& text,
+                                    const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+    uint64_t value = 0;
+    if (parts.size() == 2 && parts[0] == name &&
+        absl::SimpleAtoi(parts[1], &value)) {
+      return value;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string LogTail(const std::string& path) {
@@ -272,6 +347,22 @@ class BenchCluster {
   bool Stop();
   // A node that exited while it should serve, described with its log.
   absl::Status CheckRunning();
+
+  // WAL syncs since start, summed over the nodes (nullopt if a node did
+  // not answer).
+  std::optional<uint64_t> SyncsTotal() const {
+    uint64_t total = 0;
+    for (const auto& entry : nodes_) {
+      absl::StatusOr<std::string> metrics =
+          HttpGet(entry.second.admin_port, "/metrics");
+      if (!metrics.ok()) return std::nullopt;
+      std::optional<uint64_t> syncs =
+          MetricValue(*metrics, "raftstore_wal_syncs_total");
+      if (!syncs.has_value()) return std::nullopt;
+      total += *syncs;
+    }
+    return total;
+  }
 
   absl::btree_map<uint64_t, std::string> ClientAddresses() const {
     absl::btree_map<uint64_t, std::string> out;
@@ -465,27 +556,54 @@ void RaiseDescriptorLimit() {
   }
 }
 
-void PrintHeader(const fs::path& root, const SyncRate& sync, double seconds) {
+// The raw fdatasync rates: one writer alone, and kNodes writers at once
+// (as the nodes' WALs sync beside each other).
+struct Probes {
+  SyncRate alone;
+  SyncRate together;
+};
+
+absl::StatusOr<Probes> MeasureProbes(const fs::path& dir) {
+  Probes probes;
+  absl::StatusOr<SyncRate> alone = MeasureFdatasync(dir, 1, kSyncProbeSeconds);
+  if (!alone.ok()) return alone.status();
+  probes.alone = *alone;
+  absl::StatusOr<SyncRate> together =
+      MeasureFdatasync(dir, kNodes, kSyncProbeSeconds);
+  if (!together.ok()) return together.status();
+  probes.together = *together;
+  return probes;
+}
+
+void PrintHeader(const fs::path& root, const Probes& probes, double seconds) {
   std::cout << absl::StrFormat(
       "raftstore bench: %d raftstore-node processes on loopback, data in %s\n"
       "closed-loop puts of 8-byte keys and 256-byte values, %.1f s per row\n"
       "raw fdatasync on the same filesystem (%d-byte append + fdatasync, "
-      "one file, nothing else running): %.0f/s (%d in %.1f s)\n\n",
-      kNodes, root.string(), seconds, kSyncProbeBytes, sync.per_s(), sync.syncs,
-      sync.seconds);
-  std::cout << absl::StrFormat("%7s %9s %8s %8s %9s %15s %11s\n", "clients",
-                               "puts/s", "p50 ms", "p99 ms", "p99.9 ms",
-                               "errors/unknown", "puts/fsync");
+      "before the nodes start): %.0f/s with one writer; %.0f/s each with "
+      "%d writers at once\n\n",
+      kNodes, root.string(), seconds, kSyncProbeBytes, probes.alone.per_s(),
+      probes.together.per_s(), kNodes);
+  std::cout << absl::StrFormat(
+      "%7s %9s %8s %8s %9s %15s %10s %10s\n", "clients", "puts/s", "p50 ms",
+      "p99 ms", "p99.9 ms", "failed/unknown", "puts/sync", "puts/raw");
 }
 
+// `syncs`: WAL syncs of all nodes during the row, if known.
 void PrintRow(uint64_t clients, const runtime::bench::PutLoadResult& r,
-              const SyncRate& sync) {
-  const double per_sync = sync.per_s() > 0 ? r.ok_per_s() / sync.per_s() : 0;
+              std::optional<uint64_t> syncs, const Probes& probes) {
+  const double per_raw =
+      probes.alone.per_s() > 0 ? r.ok_per_s() / probes.alone.per_s() : 0;
+  const std::string per_sync =
+      syncs.has_value() && *syncs > 0
+          ? absl::StrFormat("%.1f", static_cast<double>(r.ok) * kNodes /
+                                        static_cast<double>(*syncs))
+          : "-";
   std::cout << absl::StrFormat(
-      "%7d %9.0f %8.2f %8.2f %9.2f %15s %11.1f\n", clients, r.ok_per_s(),
+      "%7d %9.0f %8.2f %8.2f %9.2f %15s %10s %10.1f\n", clients, r.ok_per_s(),
       static_cast<double>(r.p50_us) / 1e3, static_cast<double>(r.p99_us) / 1e3,
       static_cast<double>(r.p999_us) / 1e3,
-      absl::StrCat(r.failed, "/", r.unknown), per_sync);
+      absl::StrCat(r.failed, "/", r.unknown), per_sync, per_raw);
   std::cout.flush();
   if (!r.first_error.empty()) {
     std::cerr << "bench: " << clients
@@ -495,8 +613,8 @@ void PrintRow(uint64_t clients, const runtime::bench::PutLoadResult& r,
 
 // The rows, on a running cluster. kExitProblem if a node died.
 int RunRows(BenchCluster& cluster, const std::vector<uint64_t>& counts,
-            double seconds, const SyncRate& sync) {
-  PrintHeader(cluster.root(), sync, seconds);
+            double seconds, const Probes& probes) {
+  PrintHeader(cluster.root(), probes, seconds);
   uint64_t seed = 1;
   for (uint64_t clients : counts) {
     runtime::bench::PutLoadOptions options;
@@ -505,13 +623,19 @@ int RunRows(BenchCluster& cluster, const std::vector<uint64_t>& counts,
     options.clients = clients;
     options.duration_ms = static_cast<uint64_t>(seconds * 1'000);
     options.seed = seed++;
+    const std::optional<uint64_t> syncs_before = cluster.SyncsTotal();
     absl::StatusOr<runtime::bench::PutLoadResult> result =
         runtime::bench::RunPutLoad(options);
     if (!result.ok()) {
       std::cerr << "bench: " << result.status().message() << "\n";
       return kExitUsage;
     }
-    PrintRow(clients, *result, sync);
+    const std::optional<uint64_t> syncs_after = cluster.SyncsTotal();
+    std::optional<uint64_t> syncs;
+    if (syncs_before.has_value() && syncs_after.has_value()) {
+      syncs = *syncs_after - *syncs_before;
+    }
+    PrintRow(clients, *result, syncs, probes);
     if (absl::Status s = cluster.CheckRunning(); !s.ok()) {
       std::cerr << "bench: " << s.message() << "\n";
       return kExitProblem;
@@ -521,8 +645,10 @@ int RunRows(BenchCluster& cluster, const std::vector<uint64_t>& counts,
       return kExitProblem;
     }
   }
-  std::cout << "\n(puts/fsync: puts/s divided by the raw fdatasync rate; "
-               "the leader and a follower each sync every batch)\n";
+  std::cout << "\nputs/sync: acknowledged puts per WAL fdatasync, per node "
+               "(group commit; from the nodes' raftstore_wal_syncs_total)\n"
+               "puts/raw: puts/s divided by the one-writer raw fdatasync "
+               "rate\n";
   return kExitOk;
 }
 
@@ -559,9 +685,9 @@ int RunBench(const std::vector<std::string>& args) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   // Before the nodes start, so nothing else syncs on this filesystem.
-  absl::StatusOr<SyncRate> sync = MeasureFdatasync(*root, kSyncProbeSeconds);
+  absl::StatusOr<Probes> probes = MeasureProbes(*root);
   BenchCluster cluster(*binary, *root, temporary);
-  absl::Status started = sync.status();
+  absl::Status started = probes.status();
   if (started.ok()) started = cluster.Start();
   if (started.ok()) started = cluster.WaitForLeader();
   int code = kExitOk;
@@ -569,7 +695,7 @@ int RunBench(const std::vector<std::string>& args) {
     std::cerr << "bench: " << started.message() << "\n";
     code = kExitProblem;
   } else {
-    code = RunRows(cluster, *counts, seconds, *sync);
+    code = RunRows(cluster, *counts, seconds, *probes);
   }
   if (!cluster.Stop() && code == kExitOk) code = kExitProblem;
   return code;

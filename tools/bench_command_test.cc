@@ -8,7 +8,6 @@
 #include <optional>
 #include <regex>
 #include <string>
-#include <vector>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -22,10 +21,6 @@ ABSL_DECLARE_FLAG(std::string, node_binary);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 
 namespace raftstore::tools {
-
-// Declared in command.h as well, once the command is registered there; a
-// repeated declaration is harmless.
-int RunBench(const std::vector<std::string>& args);
 
 namespace {
 
