@@ -1,21 +1,50 @@
 #!/usr/bin/env bash
-# The README's main command: installs what is missing, builds, and runs the
-# main program. Arguments are passed to `raftstore`; with none, it runs the
-# default job: the deterministic simulator over seeds 1..20 (a raft group of
-# 3-7 nodes on WAL-backed simulated disks, under each seed's faults, with
-# every checker on), one summary line per seed, then the tally. Until the
-# production node lands (issue 7), this is the product end to end.
+# The README's main command: installs what is missing, builds, and starts a
+# local 3-node RaftStore cluster on loopback with its data under ./data
+# (tools/cluster.sh), then shows a put and a get through it and prints how to
+# use it, stop a node and watch the cluster recover, and stop everything.
+# Run again, it restarts the stores from ./data (or leaves running ones be).
+#
+# With arguments, they are passed to the `raftstore` CLI instead:
+#   tools/main.sh sim --seeds=1..20      the simulator over 20 seeds
+#   tools/main.sh bench                  the 3-node put benchmark
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/setup.sh
-bazel build //tools:raftstore
-cli=bazel-bin/tools/raftstore
+bin=bazel-out/k8-opt/bin
+cli=$bin/tools/raftstore
 
 if [[ $# -gt 0 ]]; then
+  bazel build //tools:raftstore
   exec "$cli" "$@"
 fi
 
-echo "raftstore: simulating seeds 1..20 (docs/simulator.md); replay any with"
-echo "  tools/main.sh sim --seed=N --trace=/tmp/N.trace"
-exec "$cli" sim --seeds=1..20
+bazel build //tools:raftstore //runtime:raftstore-node
+tools/cluster.sh start
+
+addr=1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103
+if "$cli" help | grep -q '^  kv '; then
+  echo
+  echo "The cluster answers:"
+  for args in "put hello world" "get hello"; do
+    echo "  \$ $cli kv $args --addr=$addr"
+    # shellcheck disable=SC2086  # $args is two or three plain words
+    "$cli" kv $args --addr="$addr" | sed 's/^/  /'
+  done
+fi
+cat <<TEXT
+
+Put and get a key:
+  $cli kv put KEY VALUE --addr=$addr
+  $cli kv get KEY --addr=$addr
+
+Stop a node and watch the cluster recover (logs: data/<i>/node.log):
+  tools/cluster.sh stop 2        # the other two go on serving puts and gets
+  tools/cluster.sh status        # which stores run, which one leads
+  tools/cluster.sh start 2       # store 2 restarts from data/2 and catches up
+  $cli stats --addr=127.0.0.1:7201   # store 1's live counters and raft state
+
+Stop everything (the data stays in ./data; tools/main.sh restarts from it):
+  tools/cluster.sh stop
+TEXT
