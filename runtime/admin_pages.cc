@@ -297,22 +297,26 @@ json NodeJson(const NodeCounters& n) {
           {"client_requests_pending", n.client_requests_pending}};
 }
 
-json RaftJson(const store::PeerStatus& p) {
+// `with_digest`: whether p.kv_digest was computed (PeerStatuses, not
+// PeerSummaries).
+json RaftJson(const store::PeerStatus& p, bool with_digest) {
   const uint64_t truncated = p.first_index > 0 ? p.first_index - 1 : 0;
-  return {{"region_id", p.region_id},
-          {"peer_id", p.peer_id},
-          {"role", std::string(raft::RoleName(p.role))},
-          {"term", p.term},
-          {"leader_peer_id", p.leader_peer_id},
-          {"snapshot_index", p.snapshot_index},
-          {"truncated_index", truncated},
-          {"commit_index", p.commit_index},
-          {"applied_index", p.applied_index},
-          {"last_index", p.last_index},
-          {"entries", p.last_index > truncated ? p.last_index - truncated : 0},
-          {"kv_digest", p.kv_digest},
-          {"pending_writes", p.pending_writes},
-          {"pending_reads", p.pending_reads}};
+  json out = {
+      {"region_id", p.region_id},
+      {"peer_id", p.peer_id},
+      {"role", std::string(raft::RoleName(p.role))},
+      {"term", p.term},
+      {"leader_peer_id", p.leader_peer_id},
+      {"snapshot_index", p.snapshot_index},
+      {"truncated_index", truncated},
+      {"commit_index", p.commit_index},
+      {"applied_index", p.applied_index},
+      {"last_index", p.last_index},
+      {"entries", p.last_index > truncated ? p.last_index - truncated : 0},
+      {"pending_writes", p.pending_writes},
+      {"pending_reads", p.pending_reads}};
+  if (with_digest) out["kv_digest"] = p.kv_digest;
+  return out;
 }
 
 std::string StateName(meta::RegionState state) {
@@ -376,7 +380,9 @@ std::string StatsJson(const NodeStatus& status,
                      {"edits_applied", status.manifest.edits_applied},
                      {"rewrites", status.manifest.rewrites}};
   json groups = json::array();
-  for (const store::PeerStatus& peer : peers) groups.push_back(RaftJson(peer));
+  for (const store::PeerStatus& peer : peers) {
+    groups.push_back(RaftJson(peer, /*with_digest=*/false));
+  }
   out["raft_groups"] = groups;
   out["store"] = StoreJson(status.store);
   out["transport"] = TransportJson(status.transport);
@@ -408,8 +414,9 @@ std::string RegionsJson(const std::vector<store::RegionRecord>& regions,
                   {"end_key", absl::CEscape(region.end_key())},
                   {"peers", members}};
     auto it = by_region.find(region.id());
-    entry["raft"] =
-        it == by_region.end() ? json(nullptr) : RaftJson(*it->second);
+    entry["raft"] = it == by_region.end()
+                        ? json(nullptr)
+                        : RaftJson(*it->second, /*with_digest=*/true);
     out.push_back(entry);
   }
   return out.dump(2) + "\n";

@@ -86,13 +86,14 @@ struct NodeStatus {
 
 std::string MetricsText(const NodeStatus& status);
 
-// `peers`: Store::PeerStatuses() (each computes a digest of its region's
-// data: this page costs a pass over the store's data).
+// `peers`: Store::PeerSummaries() (no digests, so the page costs
+// O(regions), never a pass over the data); their kv_digest is not printed.
 std::string StatsJson(const NodeStatus& status,
                       const std::vector<store::PeerStatus>& peers);
 
-// `regions`: the catalog (RegionCatalog::RegionSnapshot()); `peers` as for
-// StatsJson, joined by region id.
+// `regions`: the catalog (RegionCatalog::RegionSnapshot()); `peers`:
+// Store::PeerStatuses(), joined by region id (each computes a digest of its
+// region's data: this page costs a pass over the store's data).
 std::string RegionsJson(const std::vector<store::RegionRecord>& regions,
                         const std::vector<store::PeerStatus>& peers);
 

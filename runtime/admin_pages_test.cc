@@ -129,6 +129,8 @@ TEST(AdminPagesTest, StatsCarryTheCliFieldsAndTheCounters) {
   EXPECT_EQ(group["truncated_index"], 5);
   EXPECT_EQ(group["entries"], 16);
   EXPECT_EQ(group["applied_index"], 19);
+  // No digest: the page must not cost a pass over the data.
+  EXPECT_FALSE(group.contains("kv_digest"));
   EXPECT_EQ(stats["store"]["writes_applied"], 9);
   EXPECT_EQ(stats["transport"]["dials"], 4);
   EXPECT_EQ(stats["client_port"]["connections_open"], 5);
@@ -158,6 +160,7 @@ TEST(AdminPagesTest, RegionsEscapeKeysAndJoinTheLocalPeer) {
   EXPECT_EQ(regions[0]["epoch"]["version"], 3);
   EXPECT_EQ(regions[0]["peers"][0]["learner"], true);
   EXPECT_EQ(regions[0]["raft"]["term"], 6);
+  EXPECT_EQ(regions[0]["raft"]["kv_digest"], 99);
   EXPECT_EQ(regions[1]["state"], "tombstone");
   EXPECT_TRUE(regions[1]["raft"].is_null());
 }

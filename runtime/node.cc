@@ -575,7 +575,9 @@ HttpResponse Node::ServeAdmin(absl::string_view path) {
     response.body = MetricsText(Status());
   } else if (path == "/stats") {
     response.content_type = "application/json";
-    response.body = StatsJson(Status(), store_->PeerStatuses());
+    // Summaries, not statuses: /stats stays cheap however much data the
+    // store holds (/regions carries the digests).
+    response.body = StatsJson(Status(), store_->PeerSummaries());
   } else if (path == "/regions") {
     response.content_type = "application/json";
     response.body =

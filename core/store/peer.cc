@@ -177,6 +177,12 @@ raft::HardState Peer::CurrentHardState() const {
 }
 
 PeerStatus Peer::Status() const {
+  PeerStatus s = Summary();
+  s.kv_digest = kv_->Digest();
+  return s;
+}
+
+PeerStatus Peer::Summary() const {
   const raft::Raft& r = raw_->raft();
   PeerStatus s;
   s.region_id = region_.id();
@@ -187,7 +193,6 @@ PeerStatus Peer::Status() const {
   s.commit_index = r.log().committed();
   s.applied_index = kv_->applied_index();
   s.last_index = r.log().LastIndex();
-  s.kv_digest = kv_->Digest();
   s.snapshot_index = snapshot_.index();
   s.first_index = storage_->FirstIndex();
   s.pending_writes = pending_writes_.size();

@@ -195,6 +195,9 @@ class Peer {
   const meta::Peer* LeaderPeer() const;
   // Status() computes a digest of the whole state: use it sparingly.
   PeerStatus Status() const;
+  // Status() without the digest (kv_digest 0): constant time, for pages
+  // an operator or a tool may poll.
+  PeerStatus Summary() const;
   uint64_t applied_index() const { return kv_->applied_index(); }
 
   void Tick();

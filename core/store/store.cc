@@ -1133,6 +1133,13 @@ std::vector<PeerStatus> Store::PeerStatuses() const {
   return statuses;
 }
 
+std::vector<PeerStatus> Store::PeerSummaries() const {
+  std::vector<PeerStatus> summaries;
+  summaries.reserve(peers_.size());
+  for (const auto& [id, peer] : peers_) summaries.push_back(peer->Summary());
+  return summaries;
+}
+
 StoreStats Store::stats() const { return stats_; }
 
 bool Store::HasWork() const {

@@ -175,6 +175,8 @@ class Store {
   bool IsLeader(uint64_t region_id) const;
   // Every local peer's status, ascending region id.
   std::vector<PeerStatus> PeerStatuses() const;
+  // The same without digests (kv_digest 0): O(regions), not O(data).
+  std::vector<PeerStatus> PeerSummaries() const;
   StoreStats stats() const;
   bool write_in_flight() const { return in_flight_token_ != 0; }
   // Whether TakeEffects would have anything to do (a Ready, queued messages
