@@ -16,6 +16,7 @@ packages=(
   libbenchmark-dev      # Google Benchmark
   libuv1-dev            # libuv 1.44, for runtime/ and transport/
   libisal-dev           # ISA-L 2.30: hardware CRC32C for core/storage
+  libjemalloc-dev       # jemalloc 5.3: the simulator's and node's allocator
   nlohmann-json3-dev    # JSON for sim histories and CLI --json output
   clang                 # clang 14, for --config=fuzz
   libclang-rt-14-dev    # libFuzzer and sanitizer runtimes

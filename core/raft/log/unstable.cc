@@ -16,32 +16,6 @@ Unstable::Unstable(uint64_t offset)
   CheckInvariants();
 }
 
-std::optional<uint64_t> Unstable::MaybeFirstIndex() const {
-  if (snapshot_.has_value()) return snapshot_->metadata().index() + 1;
-  return std::nullopt;
-}
-
-std::optional<uint64_t> Unstable::MaybeLastIndex() const {
-  if (!entries_.empty()) return offset_ + entries_.size() - 1;
-  // Without entries, the log ends where the snapshot does; or, if entries
-  // after the snapshot have already been acknowledged (the driver writes a
-  // snapshot before the entries that follow it), just before offset_, since
-  // everything below offset_ is durable.
-  if (snapshot_.has_value()) return offset_ - 1;
-  return std::nullopt;
-}
-
-std::optional<uint64_t> Unstable::MaybeTerm(uint64_t index) const {
-  if (index < offset_) {
-    if (snapshot_.has_value() && snapshot_->metadata().index() == index) {
-      return snapshot_->metadata().term();
-    }
-    return std::nullopt;
-  }
-  if (index - offset_ >= entries_.size()) return std::nullopt;
-  return entries_[index - offset_].term();
-}
-
 std::span<const Entry> Unstable::NextEntries() const {
   return std::span<const Entry>(entries_).subspan(offset_in_progress_ -
                                                   offset_);

@@ -63,17 +63,39 @@ class Unstable {
 
   // The first index of the log if a snapshot is pending: the one after the
   // snapshot. Otherwise nullopt, since the first index is the storage's.
-  std::optional<uint64_t> MaybeFirstIndex() const;
+  std::optional<uint64_t> MaybeFirstIndex() const {
+    if (snapshot_.has_value()) return snapshot_->metadata().index() + 1;
+    return std::nullopt;
+  }
 
   // The last index of the log if this tail determines it: that of the last
   // entry, or without entries and with a snapshot pending, offset() - 1 (the
   // snapshot's index, unless entries after it were already made durable).
   // Otherwise nullopt, since the last index is the storage's.
-  std::optional<uint64_t> MaybeLastIndex() const;
+  // (Defined here: raft asks for it on every step, and its invariant checks
+  // more than once.)
+  std::optional<uint64_t> MaybeLastIndex() const {
+    if (!entries_.empty()) return offset_ + entries_.size() - 1;
+    // Without entries, the log ends where the snapshot does; or, if entries
+    // after the snapshot have already been acknowledged (the driver writes
+    // a snapshot before the entries that follow it), just before offset_,
+    // since everything below offset_ is durable.
+    if (snapshot_.has_value()) return offset_ - 1;
+    return std::nullopt;
+  }
 
   // The term of the entry at `index` if this tail knows it: an entry held
   // here, or the pending snapshot's own index. Otherwise nullopt.
-  std::optional<uint64_t> MaybeTerm(uint64_t index) const;
+  std::optional<uint64_t> MaybeTerm(uint64_t index) const {
+    if (index < offset_) {
+      if (snapshot_.has_value() && snapshot_->metadata().index() == index) {
+        return snapshot_->metadata().term();
+      }
+      return std::nullopt;
+    }
+    if (index - offset_ >= entries_.size()) return std::nullopt;
+    return entries_[index - offset_].term();
+  }
 
   // The entries not yet handed to the driver, those from
   // offset_in_progress() on. The span is valid until the next mutation.
