@@ -8,8 +8,11 @@
 //   raftstore bench [--client_counts=1,16,64,256 | --clients=N]
 //                   [--seconds=5] [--node_binary=PATH] [--data_dir=DIR]
 //
-// The nodes get SIGTERM at the end (and on any error or the first Ctrl-C),
-// and a temporary data directory is removed; a --data_dir is kept.
+// The nodes get SIGTERM at the end and on any error, and a temporary data
+// directory is removed; a --data_dir is kept. SIGINT or SIGTERM (Ctrl-C)
+// ends the run early: no new put starts, the puts in flight finish (each
+// within its 10 s deadline), the row so far is printed, the nodes are
+// stopped and the exit code is 1.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -470,6 +473,7 @@ absl::Status BenchCluster::WaitForLeader() {
   options.cluster_id = kClusterId;
   options.stores = ClientAddresses();
   options.attempt_timeout_ms = 500;
+  options.should_stop = Interrupted;
   const Clock::time_point start = Clock::now();
   absl::Status last;
   // Short rounds, so a node that exits (a port taken, say) is noticed.
@@ -623,6 +627,7 @@ int RunRows(BenchCluster& cluster, const std::vector<uint64_t>& counts,
     options.clients = clients;
     options.duration_ms = static_cast<uint64_t>(seconds * 1'000);
     options.seed = seed++;
+    options.should_stop = Interrupted;
     const std::optional<uint64_t> syncs_before = cluster.SyncsTotal();
     absl::StatusOr<runtime::bench::PutLoadResult> result =
         runtime::bench::RunPutLoad(options);
@@ -636,12 +641,14 @@ int RunRows(BenchCluster& cluster, const std::vector<uint64_t>& counts,
       syncs = *syncs_after - *syncs_before;
     }
     PrintRow(clients, *result, syncs, probes);
-    if (absl::Status s = cluster.CheckRunning(); !s.ok()) {
-      std::cerr << "bench: " << s.message() << "\n";
-      return kExitProblem;
-    }
+    // First: a Ctrl-C at a terminal reaches the nodes too (one process
+    // group), and their exit is then no failure of theirs.
     if (Interrupted()) {
       std::cerr << "bench: interrupted; stopping the cluster\n";
+      return kExitProblem;
+    }
+    if (absl::Status s = cluster.CheckRunning(); !s.ok()) {
+      std::cerr << "bench: " << s.message() << "\n";
       return kExitProblem;
     }
   }
@@ -673,6 +680,11 @@ int RunBench(const std::vector<std::string>& args) {
               << kSecondsMax << "]\n";
     return kExitUsage;
   }
+  // Before anything is created, so that a Ctrl-C from here on cleans up;
+  // a previous run in this process (a test) must not leave it set.
+  g_interrupted = 0;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
   bool temporary = false;
   absl::StatusOr<fs::path> root = MakeRoot(temporary);
   if (!root.ok()) {
@@ -682,12 +694,13 @@ int RunBench(const std::vector<std::string>& args) {
                : kExitProblem;
   }
   RaiseDescriptorLimit();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
   // Before the nodes start, so nothing else syncs on this filesystem.
   absl::StatusOr<Probes> probes = MeasureProbes(*root);
   BenchCluster cluster(*binary, *root, temporary);
   absl::Status started = probes.status();
+  if (started.ok() && Interrupted()) {
+    started = absl::CancelledError("interrupted before the nodes started");
+  }
   if (started.ok()) started = cluster.Start();
   if (started.ok()) started = cluster.WaitForLeader();
   int code = kExitOk;

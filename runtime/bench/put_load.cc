@@ -97,6 +97,7 @@ class Load {
 
   void Issue(TcpKvClient* client) {
     if (Clock::now() >= end_) return;
+    if (options_.should_stop && options_.should_stop()) return;
     std::string key(options_.key_bytes, '\0');
     uint64_t bits = 0;
     for (size_t i = 0; i < key.size(); ++i) {
@@ -199,6 +200,12 @@ absl::Status PutUntilAcknowledged(const PutLoadOptions& options,
   // A definite failure (for example a store that is still starting) comes
   // back before the deadline: try again until the deadline.
   while (Clock::now() < end) {
+    if (options.should_stop && options.should_stop()) {
+      return absl::CancelledError(
+          absl::StrCat("put load: stopped before a put was acknowledged; "
+                       "last: ",
+                       last));
+    }
     Loop loop;
     absl::StatusOr<TcpKvClient*> client =
         loop.AddClient(ClientOptions(options, options.seed | 1));

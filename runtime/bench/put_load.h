@@ -12,6 +12,7 @@
 #define RAFTSTORE_RUNTIME_BENCH_PUT_LOAD_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/container/btree_map.h"
@@ -44,6 +45,11 @@ struct PutLoadOptions {
   uint64_t attempt_timeout_ms = 1'000;
   // Seeds the keys (and each client's backoff jitter).
   uint64_t seed = 1;
+  // Asked before each new put (and before each try of PutUntilAcknowledged):
+  // once it returns true, no new put starts and the call returns as soon as
+  // the puts in flight finish (each within op_timeout_ms). How a caller's
+  // Ctrl-C cuts a long run short. Unset: the run goes its full duration.
+  std::function<bool()> should_stop;
 };
 
 struct PutLoadResult {
@@ -65,16 +71,18 @@ struct PutLoadResult {
   }
 };
 
-// Runs the load. kInvalidArgument for options out of range (naming the
-// field) or an address that does not resolve; the puts' own failures are
-// counted in the result, never an error.
+// Runs the load (until duration_ms passes or should_stop says so; the
+// result covers the puts that ran). kInvalidArgument for options out of range
+// (naming the field) or an address that does not resolve; the puts' own
+// failures are counted in the result, never an error.
 absl::StatusOr<PutLoadResult> RunPutLoad(const PutLoadOptions& options);
 
 // Puts `key` = `value` once, through one client that retries (attempts of
 // options.attempt_timeout_ms, across the stores) until the put is
 // acknowledged or `timeout_ms` passes: a round trip that proves the cluster
 // has a leader that commits. OK when acknowledged; kUnavailable naming the
-// outcome and the last error otherwise; kInvalidArgument for bad options.
+// outcome and the last error otherwise; kCancelled once should_stop says so
+// (checked between tries); kInvalidArgument for bad options.
 absl::Status PutUntilAcknowledged(const PutLoadOptions& options,
                                   const std::string& key,
                                   const std::string& value,
