@@ -59,6 +59,16 @@ absl::Status CheckShape(const json& stats) {
       !stats["wal"].contains("damage")) {
     return absl::UnavailableError("no \"wal\" with segments, bytes, records");
   }
+  // PrintStatsText reads damage as a string, and cluster_id beside store_id
+  // (a const json's operator[] on a missing key is undefined behaviour).
+  if (const json& damage = stats["wal"]["damage"];
+      !damage.is_null() && !damage.is_string()) {
+    return absl::UnavailableError(
+        "\"wal\".\"damage\" is neither null nor text");
+  }
+  if (stats.contains("store_id") && !stats.contains("cluster_id")) {
+    return absl::UnavailableError("a \"store_id\" without a \"cluster_id\"");
+  }
   if (!stats.contains("raft_groups") || !stats["raft_groups"].is_array()) {
     return absl::UnavailableError("no \"raft_groups\" array");
   }
