@@ -173,13 +173,23 @@ stop_one() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
+  # Waits on the node's identity, not its pid: once it exits, its pid may
+  # go to another process (pids wrap at /proc/sys/kernel/pid_max, 32768 on
+  # many machines), which must never get the SIGKILL below.
   deadline=$((SECONDS + stop_wait_s))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while [[ $(running_pid "$i") == "$pid" ]] && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if [[ $(running_pid "$i") == "$pid" ]]; then
     # A second signal ends it at once; nothing acknowledged is lost.
     echo "store $i: still running ${stop_wait_s}s after SIGTERM; killing it" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    deadline=$((SECONDS + stop_wait_s))
+    while [[ $(running_pid "$i") == "$pid" ]]; do
+      ((SECONDS < deadline)) ||
+        die "store $i (pid $pid) survived SIGKILL for ${stop_wait_s}s"
+      sleep 0.1
+    done
   fi
   rm -f "$data/$i/node.pid"
   echo "store $i: stopped (was pid $pid)"

@@ -83,6 +83,25 @@ for offset in 1 2 3 101 102 103 201 202 203; do
 done
 grep -q "store 1 stopped" data/1/node.log || fail "no clean stop in the log"
 
+# A pid file whose process stops being the node (it exited and its pid went
+# to another program): stop waits on the node's identity, so the other
+# program is never killed. The stand-in matches store 1's command line and,
+# on SIGTERM, becomes `sleep` under the same pid.
+bash -c 'trap "exec sleep 300" TERM; while :; do sleep 0.1; done' \
+  raftstore-node --data-dir "$(realpath -m data)/1/store" --stand-in &
+stand_in=$!
+echo "$stand_in" >data/1/node.pid
+sleep 0.5
+expect 0 "store 1: stopped \(was pid $stand_in\)" -- "$cluster" stop 1
+sleep 0.5
+if ! kill -0 "$stand_in" 2>/dev/null; then
+  fail "cluster.sh stop killed pid $stand_in after it stopped being the node"
+elif ! grep -q '^sleep' "/proc/$stand_in/cmdline"; then
+  fail "the stand-in never became sleep: $(tr '\0' ' ' <"/proc/$stand_in/cmdline")"
+fi
+kill -9 "$stand_in" 2>/dev/null
+wait "$stand_in" 2>/dev/null
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures failure(s)" >&2
   exit 1
