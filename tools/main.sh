@@ -23,7 +23,10 @@ fi
 bazel build //tools:raftstore //runtime:raftstore-node
 tools/cluster.sh start
 
-addr=1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103
+# The ports cluster.sh uses (RAFTSTORE_PORT_BASE moves them all).
+base=${RAFTSTORE_PORT_BASE:-7000}
+addr="1=127.0.0.1:$((base + 101)),2=127.0.0.1:$((base + 102)),3=127.0.0.1:$((base + 103))"
+data=${RAFTSTORE_DATA:-data}
 if "$cli" help | grep -q '^  kv '; then
   echo
   echo "The cluster answers:"
@@ -39,12 +42,12 @@ Put and get a key:
   $cli kv put KEY VALUE --addr=$addr
   $cli kv get KEY --addr=$addr
 
-Stop a node and watch the cluster recover (logs: data/<i>/node.log):
+Stop a node and watch the cluster recover (logs: $data/<i>/node.log):
   tools/cluster.sh stop 2        # the other two go on serving puts and gets
   tools/cluster.sh status        # which stores run, which one leads
-  tools/cluster.sh start 2       # store 2 restarts from data/2 and catches up
-  $cli stats --addr=127.0.0.1:7201   # store 1's live counters and raft state
+  tools/cluster.sh start 2       # store 2 restarts from $data/2 and catches up
+  $cli stats --addr=127.0.0.1:$((base + 201))   # store 1's live counters and raft state
 
-Stop everything (the data stays in ./data; tools/main.sh restarts from it):
+Stop everything (the data stays in $data; tools/main.sh restarts from it):
   tools/cluster.sh stop
 TEXT
