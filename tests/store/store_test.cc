@@ -123,6 +123,38 @@ TEST_F(StoreTest, EveryRegionElectsAndServesItsKeys) {
   }
 }
 
+// The cheap summaries an admin page polls are the statuses without the
+// digest: same peers, same order, every other field equal.
+TEST_F(StoreTest, PeerSummariesAreStatusesWithoutTheDigest) {
+  StartAll(3, 4, TestConfig());
+  for (int r = 1; r <= 4; ++r) MustPut(KeyIn(r, 4, "a"), "v");
+  harness_->RunUntil([] { return false; }, 10);
+  for (uint64_t s = 1; s <= 3; ++s) {
+    const std::vector<PeerStatus> full = harness_->store(s)->PeerStatuses();
+    const std::vector<PeerStatus> cheap = harness_->store(s)->PeerSummaries();
+    ASSERT_EQ(full.size(), 4U);
+    ASSERT_EQ(cheap.size(), full.size());
+    for (size_t i = 0; i < full.size(); ++i) {
+      SCOPED_TRACE(absl::StrCat("store ", s, " region ", full[i].region_id));
+      EXPECT_NE(full[i].kv_digest, 0U);
+      EXPECT_EQ(cheap[i].kv_digest, 0U);
+      EXPECT_EQ(cheap[i].region_id, full[i].region_id);
+      EXPECT_EQ(cheap[i].peer_id, full[i].peer_id);
+      EXPECT_EQ(cheap[i].role, full[i].role);
+      EXPECT_EQ(cheap[i].term, full[i].term);
+      EXPECT_EQ(cheap[i].leader_peer_id, full[i].leader_peer_id);
+      EXPECT_EQ(cheap[i].commit_index, full[i].commit_index);
+      EXPECT_EQ(cheap[i].applied_index, full[i].applied_index);
+      EXPECT_EQ(cheap[i].last_index, full[i].last_index);
+      EXPECT_EQ(cheap[i].snapshot_index, full[i].snapshot_index);
+      EXPECT_EQ(cheap[i].first_index, full[i].first_index);
+      EXPECT_EQ(cheap[i].pending_writes, full[i].pending_writes);
+      EXPECT_EQ(cheap[i].pending_reads, full[i].pending_reads);
+      EXPECT_EQ(cheap[i].merging_into, full[i].merging_into);
+    }
+  }
+}
+
 // Records what a StoreObserver is told, for every store of a harness (peer
 // ids are unique in the cluster).
 class RecordingObserver : public StoreObserver {
