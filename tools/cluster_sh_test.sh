@@ -12,25 +12,8 @@ load="$runfiles/runtime/bench/node_load"
 export RAFTSTORE_NODE="$runfiles/runtime/raftstore-node"
 cd "$TEST_TMPDIR" || exit 1
 failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect CODE PATTERN -- COMMAND...: the exit code and a match in the output.
-expect() {
-  local code=$1 pattern=$2 out actual
-  shift 3
-  out=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $code ]]; then
-    fail "'$*' exited $actual, want $code; output: $out"
-  elif ! grep -Eq -- "$pattern" <<<"$out"; then
-    fail "'$*' output does not match /$pattern/: $out"
-  fi
-  echo "$out"
-}
+# shellcheck source=tools/testing/expect.sh
+source "$runfiles/tools/testing/expect.sh"
 
 listening() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
@@ -50,8 +33,9 @@ trap '"$cluster" stop >/dev/null 2>&1' EXIT
 expect 0 "store 3: running .*bootstrapped" -- "$cluster" start
 expect 0 "leads region 1" -- "$cluster" start
 expect 0 "store 2: already running" -- "$cluster" start 2
-out=$(expect 0 "" -- "$cluster" status)
-[[ $(grep -c ": running" <<<"$out") -eq 3 ]] || fail "status: $out"
+expect 0 "" -- "$cluster" status
+[[ $(grep -c ": running" <<<"$last_output") -eq 3 ]] ||
+  fail "status: $last_output"
 [[ -f data/1/node.pid && -f data/1/joined && -f data/1/store/CURRENT ]] ||
   fail "data/1 lacks node.pid, joined or store/CURRENT: $(ls -R data)"
 expect 0 "puts [1-9][0-9]* \(\+0 failed, 0 unknown\)" -- "$load" 1 "$addr" 2 1
@@ -60,8 +44,9 @@ expect 0 "puts [1-9][0-9]* \(\+0 failed, 0 unknown\)" -- "$load" 1 "$addr" 2 1
 expect 0 "store 2: stopped \(was pid" -- "$cluster" stop 2
 expect 0 "store 2: stopped$" -- "$cluster" status
 expect 0 "puts [1-9][0-9]* \(\+0 failed, 0 unknown\)" -- "$load" 1 "$addr" 2 1
-out=$(expect 0 "store 2: running" -- "$cluster" start 2)
-grep -q bootstrapped <<<"$out" && fail "store 2 bootstrapped again: $out"
+expect 0 "store 2: running" -- "$cluster" start 2
+grep -q bootstrapped <<<"$last_output" &&
+  fail "store 2 bootstrapped again: $last_output"
 
 # Refusals.
 expect 1 "port 127.0.0.1:$((base + 1)) is taken" -- \

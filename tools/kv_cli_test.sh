@@ -15,6 +15,8 @@ free_ports="$runfiles/tools/free_ports"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}/kv_cli"
 rm -rf "$tmp" && mkdir -p "$tmp"
 failures=0
+# shellcheck source=tools/testing/expect.sh
+source "$runfiles/tools/testing/expect.sh"
 declare -a pids=()
 
 cleanup() {
@@ -25,26 +27,6 @@ cleanup() {
   wait 2>/dev/null
 }
 trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect CODE PATTERN -- COMMAND...: the exit code, and stdout+stderr
-# matching the extended regex PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  local out actual
-  out=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $code ]]; then
-    fail "'$*' exited $actual, want $code; output: $out"
-  elif ! grep -Eq -- "$pattern" <<<"$out"; then
-    fail "'$*' output does not match /$pattern/: $out"
-  fi
-}
 
 # expect_stdout CODE TEXT -- COMMAND...: the exit code, and stdout exactly
 # TEXT (stderr ignored).

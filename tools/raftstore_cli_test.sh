@@ -7,26 +7,8 @@ set -uo pipefail
 cli="$TEST_SRCDIR/$TEST_WORKSPACE/tools/raftstore"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect CODE PATTERN -- COMMAND...: runs COMMAND, checks the exit code and
-# that stdout+stderr match the extended regex PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  local out actual
-  out=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $code ]]; then
-    fail "'$*' exited $actual, want $code; output: $out"
-  elif ! grep -Eq -- "$pattern" <<<"$out"; then
-    fail "'$*' output does not match /$pattern/: $out"
-  fi
-}
+# shellcheck source=tools/testing/expect.sh
+source "$TEST_SRCDIR/$TEST_WORKSPACE/tools/testing/expect.sh"
 
 expect 0 "raftstore.raft.Message +15 fields" -- "$cli" schema
 expect 0 "raftstore.store.RaftMessageBatch" -- "$cli" schema
