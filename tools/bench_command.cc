@@ -50,6 +50,7 @@
 #include "absl/strings/str_split.h"
 #include "runtime/bench/put_load.h"
 #include "tools/command.h"
+#include "tools/http_get.h"
 
 // Defined by the simulator's command (sim_command.cc); here one row.
 ABSL_DECLARE_FLAG(std::optional<int>, clients);
@@ -81,7 +82,8 @@ constexpr uint64_t kStopWaitMs = 15'000;
 constexpr double kSyncProbeSeconds = 2;
 constexpr uint64_t kSyncProbeBytes = 256;
 constexpr size_t kLogTailBytes = 2'000;
-constexpr size_t kHttpResponseBytesMax = 4 << 20;
+// A node answers /metrics at once; the deadline covers a loaded machine.
+constexpr uint64_t kMetricsTimeoutMs = 5'000;
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
@@ -248,41 +250,6 @@ absl::StatusOr<SyncRate> MeasureFdatasync(const fs::path& dir, int writers,
   return rate;
 }
 
-// GET http://127.0.0.1:port/path (the node's admin endpoint): the body of a
-// 200 answer; kUnavailable naming the port otherwise.
-absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::UnavailableError("socket failed");
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const std::string request =
-      absl::StrCat("GET ", path,
-                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
-    char buffer[16384];
-    ssize_t n = 0;
-    while (response.size() < kHttpResponseBytesMax &&
-           (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
-      response.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) {
-    return absl::UnavailableError(
-        absl::StrCat("GET http://127.0.0.1:", port, path, ": no 200 answer"));
-  }
-  return response.substr(body + 4);
-}
-
 // The value of Prometheus series `name` in `text` (nullopt if absent).
 std::optional<uint64_t> MetricValue(const std::string& text,
                                     const std::string& name) {
@@ -357,7 +324,8 @@ class BenchCluster {
     uint64_t total = 0;
     for (const auto& entry : nodes_) {
       absl::StatusOr<std::string> metrics =
-          HttpGet(entry.second.admin_port, "/metrics");
+          HttpGet(absl::StrCat("127.0.0.1:", entry.second.admin_port),
+                  "/metrics", kMetricsTimeoutMs);
       if (!metrics.ok()) return std::nullopt;
       std::optional<uint64_t> syncs =
           MetricValue(*metrics, "raftstore_wal_syncs_total");

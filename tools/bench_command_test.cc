@@ -50,9 +50,12 @@ TEST(BenchCommandTest, PrintsARowAndCleansUp) {
   std::cerr << out;  // the table, in the test log
   ASSERT_EQ(code, kExitOk) << out;
   EXPECT_NE(out.find("raw fdatasync"), std::string::npos) << out;
-  // "      2      1234     0.70 ..." with zero failed and zero unknown.
+  // "      2      1234     0.70 ..." with zero failed and zero unknown, and
+  // puts/sync read from the nodes' /metrics (a number, not a dash).
   EXPECT_TRUE(std::regex_search(
-      out, std::regex(R"(\n +2 +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0/0 )")))
+      out,
+      std::regex(
+          R"(\n +2 +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0/0 +[0-9]+\.[0-9] )")))
       << out;
   // The given data directory is kept, with each node's log; the nodes ran.
   EXPECT_TRUE(fs::exists(data / "node1.log"));
