@@ -3,82 +3,17 @@
 // server that never answers, an answer that is not HTTP, a bad address).
 #include "tools/http_get.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tools/testing/one_shot_server.h"
 
 namespace raftstore::tools {
 namespace {
-
-// Listens on a free loopback port; Serve answers one connection on a
-// thread with `answer` (after reading the request head), or holds it open
-// without answering while `answer` is empty, until the test ends.
-class OneShotServer {
- public:
-  OneShotServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(fd_, 1), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length),
-              0);
-    port_ = ntohs(address.sin_port);
-  }
-  OneShotServer(const OneShotServer&) = delete;
-  OneShotServer& operator=(const OneShotServer&) = delete;
-  ~OneShotServer() {
-    if (thread_.joinable()) thread_.join();
-    close(fd_);
-  }
-
-  void Serve(std::string answer) {
-    thread_ = std::thread([this, answer = std::move(answer)] {
-      const int connection = accept(fd_, nullptr, nullptr);
-      if (connection < 0) return;
-      char buffer[4096];
-      while (request_.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = read(connection, buffer, sizeof(buffer));
-        if (n <= 0) break;
-        request_.append(buffer, static_cast<size_t>(n));
-      }
-      if (answer.empty()) {
-        // Never answer: wait until the client gives up and closes.
-        while (read(connection, buffer, sizeof(buffer)) > 0) {
-        }
-      } else {
-        (void)!write(connection, answer.data(), answer.size());
-      }
-      close(connection);
-    });
-  }
-
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  // What the client sent (read after the thread ended: the destructor or
-  // a finished HttpGet of a server that answered).
-  std::string TakeRequest() {
-    if (thread_.joinable()) thread_.join();
-    return request_;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::string request_;
-};
 
 TEST(HttpGetTest, ReturnsTheBodyOfA200) {
   OneShotServer server;
