@@ -163,6 +163,11 @@ bool Workload::RunUntil(const std::function<bool()>& done,
   return loop_->RunUntil(done, timeout_ms);
 }
 
+bool Workload::RunUntilMoreOk(uint64_t more, uint64_t timeout_ms) {
+  const uint64_t target = ok_ + more;
+  return RunUntil([&] { return ok_ >= target; }, timeout_ms);
+}
+
 void Workload::RunFor(uint64_t ms) {
   const uint64_t until = NowUs() + ms * 1000;
   loop_->RunUntil([&] { return NowUs() >= until; }, ms + 1000);

@@ -76,6 +76,9 @@ class Workload {
   bool RunUntil(const std::function<bool()>& done, uint64_t timeout_ms);
   // Runs the loop for about `ms` milliseconds.
   void RunFor(uint64_t ms);
+  // Runs the loop until `more` operations beyond those seen so far have
+  // completed ok (progress: the proof a cluster recovered), or timeout_ms.
+  bool RunUntilMoreOk(uint64_t more, uint64_t timeout_ms);
 
   // Operations completed ok so far (all kinds).
   uint64_t ok() const { return ok_; }

@@ -14,7 +14,6 @@
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "sim/history/linearizability.h"
 #include "tests/node/kv_workload.h"
 #include "tests/node/node_process.h"
@@ -31,17 +30,8 @@ constexpr int kHotKeys = 4;
 constexpr uint64_t kProgressOps = 100;
 constexpr uint64_t kProgressMsMax = 90'000;
 
-// Runs the workload until `more` more operations completed ok.
 bool Progress(Workload& workload, uint64_t more) {
-  const uint64_t target = workload.ok() + more;
-  return workload.RunUntil([&] { return workload.ok() >= target; },
-                           kProgressMsMax);
-}
-
-uint64_t AppliedIndex(LocalCluster& cluster, uint64_t store) {
-  std::optional<nlohmann::json> stats = cluster.Stats(store);
-  if (!stats.has_value() || (*stats)["raft_groups"].empty()) return 0;
-  return (*stats)["raft_groups"][0]["applied_index"].get<uint64_t>();
+  return workload.RunUntilMoreOk(more, kProgressMsMax);
 }
 
 TEST(NodeCrashTest, KillNineTheLeaderThenAFollowerLosesNothingAcknowledged) {
@@ -69,9 +59,9 @@ TEST(NodeCrashTest, KillNineTheLeaderThenAFollowerLosesNothingAcknowledged) {
   // It restarts from its data directory and catches up.
   ASSERT_TRUE(cluster.Start(leader));
   ASSERT_TRUE(Progress(workload, kProgressOps)) << cluster.AllLogs();
-  const uint64_t applied = AppliedIndex(cluster, new_leader);
+  const uint64_t applied = cluster.AppliedIndex(new_leader);
   ASSERT_TRUE(workload.RunUntil(
-      [&] { return AppliedIndex(cluster, leader) >= applied; }, kProgressMsMax))
+      [&] { return cluster.AppliedIndex(leader) >= applied; }, kProgressMsMax))
       << "restarted store " << leader << " never caught up\n"
       << cluster.Log(leader);
 
@@ -108,7 +98,7 @@ TEST(NodeCrashTest, KillNineTheLeaderThenAFollowerLosesNothingAcknowledged) {
   // Every replica converges on the same state.
   const uint64_t final_leader = cluster.WaitForLeader();
   ASSERT_NE(final_leader, 0U);
-  EXPECT_TRUE(cluster.WaitConverged(1, AppliedIndex(cluster, final_leader),
+  EXPECT_TRUE(cluster.WaitConverged(1, cluster.AppliedIndex(final_leader),
                                     kProgressMsMax))
       << cluster.AllLogs();
   for (uint64_t store = 1; store <= 3; ++store) {

@@ -27,15 +27,7 @@ constexpr uint64_t kProgressOps = 100;
 constexpr uint64_t kProgressMsMax = 90'000;
 
 bool Progress(Workload& workload, uint64_t more) {
-  const uint64_t target = workload.ok() + more;
-  return workload.RunUntil([&] { return workload.ok() >= target; },
-                           kProgressMsMax);
-}
-
-uint64_t AppliedIndex(LocalCluster& cluster, uint64_t store) {
-  std::optional<nlohmann::json> stats = cluster.Stats(store);
-  if (!stats.has_value() || (*stats)["raft_groups"].empty()) return 0;
-  return (*stats)["raft_groups"][0]["applied_index"].get<uint64_t>();
+  return workload.RunUntilMoreOk(more, kProgressMsMax);
 }
 
 TEST(NodePartitionTest,
@@ -57,9 +49,9 @@ TEST(NodePartitionTest,
   ASSERT_TRUE(cluster.Isolate(follower, true));
   ASSERT_TRUE(Progress(workload, kProgressOps)) << cluster.AllLogs();
   ASSERT_TRUE(cluster.Isolate(follower, false));
-  const uint64_t applied = AppliedIndex(cluster, leader);
+  const uint64_t applied = cluster.AppliedIndex(leader);
   ASSERT_TRUE(workload.RunUntil(
-      [&] { return AppliedIndex(cluster, follower) >= applied; },
+      [&] { return cluster.AppliedIndex(follower) >= applied; },
       kProgressMsMax))
       << "store " << follower << " never caught up\n"
       << cluster.Log(follower);
@@ -86,7 +78,7 @@ TEST(NodePartitionTest,
 
   const uint64_t final_leader = cluster.WaitForLeader();
   ASSERT_NE(final_leader, 0U);
-  EXPECT_TRUE(cluster.WaitConverged(1, AppliedIndex(cluster, final_leader),
+  EXPECT_TRUE(cluster.WaitConverged(1, cluster.AppliedIndex(final_leader),
                                     kProgressMsMax))
       << cluster.AllLogs();
   std::optional<nlohmann::json> stats = cluster.Stats(old_leader);

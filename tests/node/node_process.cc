@@ -352,24 +352,29 @@ std::string LocalCluster::AllLogs() const {
   return out;
 }
 
-std::optional<json> LocalCluster::Regions(uint64_t store_id) {
+std::optional<json> LocalCluster::GetJson(uint64_t store_id,
+                                          const std::string& path) {
   if (!running(store_id)) return std::nullopt;
   absl::StatusOr<std::string> body =
-      HttpGet(nodes_.at(store_id).admin_port, "/regions", 5'000);
+      HttpGet(nodes_.at(store_id).admin_port, path, 5'000);
   if (!body.ok()) return std::nullopt;
   json parsed = json::parse(*body, nullptr, false);
   if (parsed.is_discarded()) return std::nullopt;
   return parsed;
 }
 
+std::optional<json> LocalCluster::Regions(uint64_t store_id) {
+  return GetJson(store_id, "/regions");
+}
+
 std::optional<json> LocalCluster::Stats(uint64_t store_id) {
-  if (!running(store_id)) return std::nullopt;
-  absl::StatusOr<std::string> body =
-      HttpGet(nodes_.at(store_id).admin_port, "/stats", 5'000);
-  if (!body.ok()) return std::nullopt;
-  json parsed = json::parse(*body, nullptr, false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
+  return GetJson(store_id, "/stats");
+}
+
+uint64_t LocalCluster::AppliedIndex(uint64_t store_id) {
+  std::optional<json> stats = Stats(store_id);
+  if (!stats.has_value() || (*stats)["raft_groups"].empty()) return 0;
+  return (*stats)["raft_groups"][0]["applied_index"].get<uint64_t>();
 }
 
 uint64_t LocalCluster::LeaderStore(uint64_t region_id) {

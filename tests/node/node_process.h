@@ -131,6 +131,9 @@ class LocalCluster {
   // GET /regions of a running node, parsed (nullopt on any failure).
   std::optional<nlohmann::json> Regions(uint64_t store_id);
   std::optional<nlohmann::json> Stats(uint64_t store_id);
+  // The applied index of the node's first raft group, from /stats; 0 if
+  // the node does not answer or has no group.
+  uint64_t AppliedIndex(uint64_t store_id);
   // The store whose peer leads `region_id`, by asking every running node;
   // 0 if none says so.
   uint64_t LeaderStore(uint64_t region_id = 1);
@@ -147,6 +150,10 @@ class LocalCluster {
                      uint64_t timeout_ms);
 
  private:
+  // GET `path` of a running node's admin endpoint, parsed as JSON.
+  std::optional<nlohmann::json> GetJson(uint64_t store_id,
+                                        const std::string& path);
+
   std::string name_;
   uint64_t cluster_id_ = 0;
   uint64_t tick_ms_ = 25;
