@@ -64,30 +64,6 @@ std::string_view FrameErrorName(FrameError error) {
   return "unknown frame error";
 }
 
-void PutFixed32(uint32_t value, char* out) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(value >> (8 * i));
-}
-
-void PutFixed64(uint64_t value, char* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(value >> (8 * i));
-}
-
-uint32_t GetFixed32(const char* in) {
-  uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) {
-    value = (value << 8) | static_cast<uint8_t>(in[i]);
-  }
-  return value;
-}
-
-uint64_t GetFixed64(const char* in) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) {
-    value = (value << 8) | static_cast<uint8_t>(in[i]);
-  }
-  return value;
-}
-
 std::string EncodeSegmentHeader(uint64_t sequence, uint64_t first_lsn) {
   RS_CHECK_GE(first_lsn, 1u);
   RS_CHECK_LE(first_lsn, kLsnMax);

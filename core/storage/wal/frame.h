@@ -7,7 +7,9 @@
 #ifndef RAFTSTORE_CORE_STORAGE_WAL_FRAME_H_
 #define RAFTSTORE_CORE_STORAGE_WAL_FRAME_H_
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -91,11 +93,38 @@ bool FrameHeaderPlausible(std::string_view bytes, uint64_t offset,
                           uint64_t payload_bytes_max, uint64_t lsn_min,
                           uint64_t lsn_max, uint64_t synced_min);
 
-// Little-endian helpers shared by the WAL's codecs.
-void PutFixed32(uint32_t value, char* out);
-void PutFixed64(uint64_t value, char* out);
-uint32_t GetFixed32(const char* in);
-uint64_t GetFixed64(const char* in);
+// Little-endian helpers shared by the WAL's codecs. Inline, one load or
+// store each on a little-endian host: a frame header takes four of them, and
+// the byte-at-a-time loops they replace cost about a tenth of the encoding
+// (wal_append_benchmark).
+inline void PutFixed32(uint32_t value, char* out) {
+  if constexpr (std::endian::native == std::endian::big) {
+    value = __builtin_bswap32(value);
+  }
+  std::memcpy(out, &value, sizeof(value));
+}
+inline void PutFixed64(uint64_t value, char* out) {
+  if constexpr (std::endian::native == std::endian::big) {
+    value = __builtin_bswap64(value);
+  }
+  std::memcpy(out, &value, sizeof(value));
+}
+inline uint32_t GetFixed32(const char* in) {
+  uint32_t value = 0;
+  std::memcpy(&value, in, sizeof(value));
+  if constexpr (std::endian::native == std::endian::big) {
+    value = __builtin_bswap32(value);
+  }
+  return value;
+}
+inline uint64_t GetFixed64(const char* in) {
+  uint64_t value = 0;
+  std::memcpy(&value, in, sizeof(value));
+  if constexpr (std::endian::native == std::endian::big) {
+    value = __builtin_bswap64(value);
+  }
+  return value;
+}
 
 }  // namespace raftstore::storage
 

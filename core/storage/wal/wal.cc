@@ -17,6 +17,7 @@
 #include "core/storage/wal/frame.h"
 #include "core/storage/wal/segment_io.h"
 #include "core/storage/wal/wal_format.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "proto/wal.pb.h"
 
 namespace raftstore::storage {
@@ -26,24 +27,11 @@ namespace {
 // length-delimited), so entries are serialised straight into the buffer
 // without being copied into a message first. The result parses as
 // wal.EntriesRecord; the codec test checks that.
-constexpr char kGroupIdTag = 0x08;
-constexpr char kEntryTag = 0x12;
+constexpr uint8_t kGroupIdTag = 0x08;
+constexpr uint8_t kEntryTag = 0x12;
 
 uint64_t VarintBytes(uint64_t value) {
-  uint64_t bytes = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++bytes;
-  }
-  return bytes;
-}
-
-void PutVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
+  return google::protobuf::io::CodedOutputStream::VarintSize64(value);
 }
 
 template <typename Record>
@@ -248,18 +236,28 @@ absl::StatusOr<uint64_t> Wal::AppendEntries(
 
 void Wal::EncodeEntriesFrame(uint64_t group_id,
                              std::span<const raft::Entry> entries) {
-  const size_t start = BeginFrame(&buffer_);
-  buffer_.push_back(kGroupIdTag);
-  PutVarint(group_id, &buffer_);
+  using google::protobuf::io::CodedOutputStream;
+  // The frame's size is known before a byte is written (every entry's size
+  // is cached), so the buffer grows once and the frame is written in place.
+  size_t payload_bytes = 1 + CodedOutputStream::VarintSize64(group_id);
   for (const raft::Entry& entry : entries) {
-    const size_t size = entry.GetCachedSize();
-    buffer_.push_back(kEntryTag);
-    PutVarint(size, &buffer_);
-    const size_t at = buffer_.size();
-    buffer_.resize(at + size);
-    entry.SerializeWithCachedSizesToArray(
-        reinterpret_cast<uint8_t*>(&buffer_[at]));
+    const size_t size = static_cast<size_t>(entry.GetCachedSize());
+    payload_bytes += 1 + CodedOutputStream::VarintSize64(size) + size;
   }
+  const size_t start = buffer_.size();
+  buffer_.resize(start + kFrameHeaderBytes + payload_bytes);
+  uint8_t* out = reinterpret_cast<uint8_t*>(&buffer_[start]);
+  uint8_t* const end = out + kFrameHeaderBytes + payload_bytes;
+  out += kFrameHeaderBytes;  // FinishFrame writes every header byte
+  *out++ = kGroupIdTag;
+  out = CodedOutputStream::WriteVarint64ToArray(group_id, out);
+  for (const raft::Entry& entry : entries) {
+    *out++ = kEntryTag;
+    out = CodedOutputStream::WriteVarint64ToArray(
+        static_cast<uint64_t>(entry.GetCachedSize()), out);
+    out = entry.SerializeWithCachedSizesToArray(out);
+  }
+  RS_CHECK(out == end);
   FinishFrame(start, WalRecordType::kEntries, ++last_lsn_, durable_lsn_,
               &buffer_);
   unsynced_bytes_ += buffer_.size() - start;
