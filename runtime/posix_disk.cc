@@ -69,8 +69,13 @@ absl::StatusOr<std::unique_ptr<PosixDisk>> PosixDisk::Open(
 PosixDisk::PosixDisk(std::string directory, const PosixDiskOptions& options)
     : directory_(std::move(directory)), options_(options) {}
 
-PosixDisk::~PosixDisk() {
-  for (const auto& entry : open_) CloseFd(entry.second.fd);
+PosixDisk::~PosixDisk() = default;  // each cached OpenFd closes itself
+
+PosixDisk::OpenFd::~OpenFd() { CloseFd(fd_); }
+
+size_t PosixDisk::open_files() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_.size();
 }
 
 std::string PosixDisk::PathOf(const std::string& name) const {
@@ -97,37 +102,48 @@ absl::Status PosixDisk::Error(int error, std::string_view op,
   }
 }
 
-void PosixDisk::Cache(const std::string& name, int fd) {
+void PosixDisk::CacheLocked(const std::string& name, FdRef fd) {
   if (open_.size() >= options_.open_files_max) {
     auto oldest = open_.begin();
     for (auto it = open_.begin(); it != open_.end(); ++it) {
       if (it->second.last_use < oldest->second.last_use) oldest = it;
     }
-    CloseFd(oldest->second.fd);
     open_.erase(oldest);
   }
-  open_[name] = OpenFile{fd, ++use_clock_};
+  open_[name] = OpenFile{std::move(fd), ++use_clock_};
 }
 
 void PosixDisk::Close(const std::string& name) {
+  FdRef dropped;  // closed outside the lock, if this was the last holder
+  std::lock_guard<std::mutex> lock(mu_);
   const auto it = open_.find(name);
   if (it == open_.end()) return;
-  CloseFd(it->second.fd);
+  dropped = std::move(it->second.fd);
   open_.erase(it);
 }
 
-absl::StatusOr<int> PosixDisk::Fd(std::string_view op,
-                                  const std::string& name) {
+absl::StatusOr<PosixDisk::FdRef> PosixDisk::Fd(std::string_view op,
+                                               const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const auto it = open_.find(name); it != open_.end()) {
+      it->second.last_use = ++use_clock_;
+      return it->second.fd;
+    }
+  }
+  int raw;
+  do {
+    raw = ::open(PathOf(name).c_str(), O_RDWR | O_CLOEXEC);
+  } while (raw < 0 && errno == EINTR);
+  if (raw < 0) return Error(errno, op, name);
+  auto fd = std::make_shared<const OpenFd>(raw);
+  std::lock_guard<std::mutex> lock(mu_);
   if (const auto it = open_.find(name); it != open_.end()) {
+    // Another thread opened it meanwhile: use theirs, close ours.
     it->second.last_use = ++use_clock_;
     return it->second.fd;
   }
-  int fd;
-  do {
-    fd = ::open(PathOf(name).c_str(), O_RDWR | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return Error(errno, op, name);
-  Cache(name, fd);
+  CacheLocked(name, fd);
   return fd;
 }
 
@@ -149,7 +165,9 @@ absl::Status PosixDisk::Create(const std::string& name) {
                 0644);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return Error(errno, "create", name);
-  Cache(name, fd);
+  auto ref = std::make_shared<const OpenFd>(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  CacheLocked(name, std::move(ref));
   return absl::OkStatus();
 }
 
@@ -192,20 +210,20 @@ absl::Status PosixDisk::Append(const std::string& name, std::string_view data) {
   if (absl::Status valid = CheckName("append to", name); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<int> fd = Fd("append to", name);
+  absl::StatusOr<FdRef> fd = Fd("append to", name);
   if (!fd.ok()) return fd.status();
   if (data.empty()) return absl::OkStatus();
-  absl::StatusOr<uint64_t> size = FdSize("append to", name, *fd);
+  absl::StatusOr<uint64_t> size = FdSize("append to", name, (*fd)->get());
   if (!size.ok()) return size.status();
-  return WriteAll(name, *fd, *size, data);
+  return WriteAll(name, (*fd)->get(), *size, data);
 }
 
 absl::StatusOr<std::string> PosixDisk::Read(const std::string& name,
                                             uint64_t offset, uint64_t length) {
   if (absl::Status valid = CheckName("read", name); !valid.ok()) return valid;
-  absl::StatusOr<int> fd = Fd("read", name);
+  absl::StatusOr<FdRef> fd = Fd("read", name);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<uint64_t> size = FdSize("read", name, *fd);
+  absl::StatusOr<uint64_t> size = FdSize("read", name, (*fd)->get());
   if (!size.ok()) return size.status();
   if (offset > *size) {
     return absl::OutOfRangeError(absl::StrCat(
@@ -215,7 +233,7 @@ absl::StatusOr<std::string> PosixDisk::Read(const std::string& name,
   std::string out(std::min(length, *size - offset), '\0');
   size_t got = 0;
   while (got < out.size()) {
-    const ssize_t n = ::pread(*fd, out.data() + got, out.size() - got,
+    const ssize_t n = ::pread((*fd)->get(), out.data() + got, out.size() - got,
                               static_cast<off_t>(offset + got));
     if (n > 0) {
       got += static_cast<size_t>(n);
@@ -238,11 +256,11 @@ absl::StatusOr<std::string> PosixDisk::Read(const std::string& name,
 
 absl::Status PosixDisk::Sync(const std::string& name) {
   if (absl::Status valid = CheckName("sync", name); !valid.ok()) return valid;
-  absl::StatusOr<int> fd = Fd("sync", name);
+  absl::StatusOr<FdRef> fd = Fd("sync", name);
   if (!fd.ok()) return fd.status();
   int rc;
   do {
-    rc = ::fdatasync(*fd);
+    rc = ::fdatasync((*fd)->get());
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     const int error = errno;
@@ -256,9 +274,9 @@ absl::Status PosixDisk::Truncate(const std::string& name, uint64_t size) {
   if (absl::Status valid = CheckName("truncate", name); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<int> fd = Fd("truncate", name);
+  absl::StatusOr<FdRef> fd = Fd("truncate", name);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<uint64_t> current = FdSize("truncate", name, *fd);
+  absl::StatusOr<uint64_t> current = FdSize("truncate", name, (*fd)->get());
   if (!current.ok()) return current.status();
   if (size > *current) {
     return absl::InvalidArgumentError(
@@ -267,7 +285,7 @@ absl::Status PosixDisk::Truncate(const std::string& name, uint64_t size) {
   }
   int rc;
   do {
-    rc = ::ftruncate(*fd, static_cast<off_t>(size));
+    rc = ::ftruncate((*fd)->get(), static_cast<off_t>(size));
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return Error(errno, "truncate", name);
   return absl::OkStatus();
@@ -347,9 +365,9 @@ absl::StatusOr<uint64_t> PosixDisk::Size(const std::string& name) {
   if (absl::Status valid = CheckName("size of", name); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<int> fd = Fd("size of", name);
+  absl::StatusOr<FdRef> fd = Fd("size of", name);
   if (!fd.ok()) return fd.status();
-  return FdSize("size of", name, *fd);
+  return FdSize("size of", name, (*fd)->get());
 }
 
 absl::Status PosixDisk::SyncDir() {

@@ -33,16 +33,24 @@
 // and recovers from what is durable). PosixDisk closes the file's descriptor
 // so no later Sync can report a false success through it.
 //
-// Thread-safety: none inside. One thread at a time may use a PosixDisk (the
-// runtime's storage worker); handing it to another thread needs the usual
-// happens-before (a join, a mutex, a queue). Another process or PosixDisk on
-// the same directory is not supported.
+// Thread-safety: any method may be called from any thread, and two at once:
+// the descriptor cache is under a mutex, and an operation keeps the
+// descriptor it uses open until it returns, even if another thread evicts or
+// closes the name meanwhile (so a descriptor number is never reused under a
+// running pwrite or fdatasync). The WAL's write-behind relies on this: one
+// thread appends to the newest segment while another syncs it; the kernel
+// orders the two, and a Sync makes durable at least what was appended
+// before it began. The caller must not run two Appends to one file at once
+// (each appends at the size it reads), nor Rename, Remove or Truncate a
+// file while another thread uses it. Another process or PosixDisk on the
+// same directory is not supported.
 #ifndef RAFTSTORE_RUNTIME_POSIX_DISK_H_
 #define RAFTSTORE_RUNTIME_POSIX_DISK_H_
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,11 +98,25 @@ class PosixDisk final : public storage::Disk {
 
   const std::string& directory() const { return directory_; }
   // Descriptors currently cached (<= open_files_max), for tests.
-  size_t open_files() const { return open_.size(); }
+  size_t open_files() const;
 
  private:
+  // A descriptor, closed when the last holder lets go: the cache holds one
+  // reference, and each operation holds one while it runs.
+  class OpenFd {
+   public:
+    explicit OpenFd(int fd) : fd_(fd) {}
+    ~OpenFd();
+    OpenFd(const OpenFd&) = delete;
+    OpenFd& operator=(const OpenFd&) = delete;
+    int get() const { return fd_; }
+
+   private:
+    const int fd_;
+  };
+  using FdRef = std::shared_ptr<const OpenFd>;
   struct OpenFile {
-    int fd;
+    FdRef fd;
     uint64_t last_use;
   };
 
@@ -105,8 +127,11 @@ class PosixDisk final : public storage::Disk {
                      std::string_view detail = "") const;
   // The cached descriptor of `name`, opening it if needed (kNotFound if the
   // file does not exist). `op` is for the error message.
-  absl::StatusOr<int> Fd(std::string_view op, const std::string& name);
-  void Cache(const std::string& name, int fd);
+  absl::StatusOr<FdRef> Fd(std::string_view op, const std::string& name);
+  // Caches `fd` for `name`, evicting the least recently used if full.
+  // Requires mu_ held.
+  void CacheLocked(const std::string& name, FdRef fd);
+  // Drops `name` from the cache (closed once no operation holds it).
   void Close(const std::string& name);
   absl::StatusOr<uint64_t> FdSize(std::string_view op, const std::string& name,
                                   int fd) const;
@@ -115,6 +140,7 @@ class PosixDisk final : public storage::Disk {
 
   const std::string directory_;
   const PosixDiskOptions options_;
+  mutable std::mutex mu_;  // guards open_ and use_clock_
   std::map<std::string, OpenFile> open_;
   uint64_t use_clock_ = 0;
 };

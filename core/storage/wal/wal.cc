@@ -360,7 +360,8 @@ absl::Status WriteAndSyncBatch(Disk* disk, const WalWriteBatch& batch) {
 }
 
 absl::Status Wal::Write() {
-  RS_CHECK(!batch_in_flight()) << "wal: Write while a batch is in flight";
+  RS_CHECK(!batch_in_flight() || !in_flight_has_bytes_)
+      << "wal: Write while a batch in flight still carries bytes to append";
   if (!poisoned_.ok()) return poisoned_;
   if (buffer_.empty()) return absl::OkStatus();
   WalSegment& segment = segments_.back();
@@ -398,6 +399,8 @@ std::optional<WalWriteBatch> Wal::SealBatch() {
   written_lsn_ = last_lsn_;
   in_flight_lsn_ = last_lsn_;
   in_flight_bytes_ = unsynced_bytes_;
+  in_flight_has_bytes_ = !batch.bytes.empty();
+  in_flight_verify_bytes_ = unsynced_written_.size();
   return batch;
 }
 
@@ -418,6 +421,8 @@ absl::Status Wal::FinishBatch(WalWriteBatch batch, const absl::Status& synced) {
   RS_CHECK_EQ(batch.last_lsn, in_flight_lsn_)
       << "wal: FinishBatch of a batch other than the one in flight";
   in_flight_lsn_ = 0;
+  in_flight_has_bytes_ = false;
+  const uint64_t verify_bytes = std::exchange(in_flight_verify_bytes_, 0);
   if (batch.bytes.capacity() > spare_buffer_.capacity()) {
     spare_buffer_.swap(batch.bytes);
     spare_buffer_.clear();
@@ -425,7 +430,7 @@ absl::Status Wal::FinishBatch(WalWriteBatch batch, const absl::Status& synced) {
   if (!synced.ok()) return Poison(synced);
   if (!poisoned_.ok()) return poisoned_;
   ++stats_.syncs;
-  if (absl::Status same = VerifySynced(); !same.ok()) return same;
+  if (absl::Status same = VerifySynced(verify_bytes); !same.ok()) return same;
   durable_lsn_ = batch.last_lsn;
   unsynced_bytes_ -= in_flight_bytes_;
   in_flight_bytes_ = 0;
@@ -448,11 +453,14 @@ absl::Status Wal::Sync() {
   return absl::OkStatus();
 }
 
-absl::Status Wal::VerifySynced() {
+absl::Status Wal::VerifySynced(uint64_t bytes) {
   if (!options_.verify_writes) return absl::OkStatus();
-  const absl::Status same = VerifyWritten(disk_, segments_.back().name,
-                                          unsynced_offset_, unsynced_written_);
-  unsynced_written_.clear();
+  RS_CHECK_LE(bytes, unsynced_written_.size());
+  const absl::Status same =
+      VerifyWritten(disk_, segments_.back().name, unsynced_offset_,
+                    std::string_view(unsynced_written_).substr(0, bytes));
+  unsynced_written_.erase(0, bytes);
+  unsynced_offset_ += bytes;
   if (!same.ok()) return Poison(same);
   return absl::OkStatus();
 }

@@ -33,6 +33,20 @@
 // Sync() runs the same three steps (seal the buffer, WriteAndSyncBatch,
 // finish) on one thread, so both paths share the code and the tests.
 //
+// Write-behind, the fastest form: the appending thread also writes, so the
+// worker's critical path is the fdatasync alone:
+//
+//   append batch N+1; wal->Write();   // pwrite while batch N's sync runs
+//   when N's sync returns: wal->FinishBatch(N); batch = wal->BeginBatch();
+//   // batch->bytes is empty: WriteAndSyncBatch only syncs
+//
+// Write() may run while a batch is in flight only when that batch carries no
+// bytes (it was sealed after a Write), so the file's bytes stay in LSN
+// order. This needs a Disk whose Append may run while another thread syncs
+// the same file (PosixDisk allows it); fdatasync makes durable at least what
+// was appended before it began, and durable_lsn() claims only the batch's
+// records.
+//
 // Failure policy. After any failed write, sync, create, truncate or remove on
 // the Disk, the Wal is poisoned: every later call returns that error (naming
 // the segment) and durable_lsn() never advances again. A failed fsync cannot
@@ -175,8 +189,10 @@ class Wal {
 
   // Appends the buffered records to the newest segment without syncing them
   // (so a driver can model write and fsync latency separately). Returns the
-  // poison status or the Disk's error (which poisons). Requires no batch in
-  // flight (RS_CHECK).
+  // poison status or the Disk's error (which poisons). Allowed while a batch
+  // is in flight only if that batch carries no bytes (write-behind, see the
+  // top of this file): its bytes would otherwise land in the file after
+  // these (RS_CHECK).
   absl::Status Write();
 
   // Group commit: Write(), then one Disk::Sync of the newest segment, after
@@ -191,7 +207,8 @@ class Wal {
   // yet synced into a batch for WriteAndSyncBatch, and counts its bytes as
   // written to the newest segment. Until FinishBatch, the appenders and the
   // accessors may be called (they encode into a fresh buffer and never touch
-  // the Disk); Write, Sync, BeginBatch and CollectGarbage may not (RS_CHECK).
+  // the Disk); Sync, BeginBatch and CollectGarbage may not, nor Write unless
+  // the batch carries no bytes (RS_CHECK).
   // Returns nullopt when nothing needs syncing, or when a rotation was due:
   // then it ran a whole Sync() on this thread (the buffered records go to the
   // full segment, synced, and the next segment is created), because the
@@ -263,7 +280,9 @@ class Wal {
   // if nothing is unsynced.
   std::optional<WalWriteBatch> SealBatch();
   absl::Status Rotate();
-  absl::Status VerifySynced();
+  // With verify_writes: reads back the first `bytes` of unsynced_written_
+  // (now synced) and drops them from it.
+  absl::Status VerifySynced(uint64_t bytes);
   void AppendCheckpoints(std::string* out);
   bool Collectable(const WalSegment& segment) const;
   absl::Status Poison(absl::Status status);
@@ -278,8 +297,8 @@ class Wal {
   absl::btree_map<uint64_t, WalGroupState> recovered_;
   // Encoded frames not yet handed to the Disk.
   std::string buffer_;
-  // With verify_writes: the bytes handed to the Disk since the last Sync, and
-  // the offset in the newest segment where they start.
+  // With verify_writes: the bytes handed to the Disk and not yet read back
+  // after a sync, and the offset in the newest segment where they start.
   std::string unsynced_written_;
   uint64_t unsynced_offset_ = 0;
   // A spare buffer (a finished batch's) so that sealing swaps buffers
@@ -291,6 +310,12 @@ class Wal {
   // covers; 0 otherwise.
   uint64_t in_flight_lsn_ = 0;
   uint64_t in_flight_bytes_ = 0;
+  // The batch in flight carries bytes for WriteAndSyncBatch to append (then
+  // Write may not run until FinishBatch: its bytes would land first).
+  bool in_flight_has_bytes_ = false;
+  // With verify_writes: how much of unsynced_written_ the batch in flight
+  // covers (Write may add more behind it while it syncs).
+  uint64_t in_flight_verify_bytes_ = 0;
   uint64_t last_lsn_ = 0;
   uint64_t written_lsn_ = 0;
   uint64_t durable_lsn_ = 0;

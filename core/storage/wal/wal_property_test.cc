@@ -1,7 +1,8 @@
 // RapidCheck properties of the WAL on SimDisk:
 //   1. For any sequence of appends (several groups), snapshots, truncations,
-//      removals, writes, syncs, pipelined batches (BeginBatch, appends while
-//      WriteAndSyncBatch runs, FinishBatch), rotations (small segments) and
+//      removals, writes, syncs, pipelined batches (BeginBatch, appends and,
+//      for a batch that only syncs, writes while WriteAndSyncBatch runs,
+//      FinishBatch), rotations (small segments) and
 //      GC, and a crash at any point between calls or inside one (an injected
 //      I/O error, or a garbled write caught by verify_writes, poisons the Wal
 //      midway, then the disk crashes) keeping, dropping or tearing each
@@ -137,13 +138,17 @@ void CheckRecovered(const absl::btree_map<uint64_t, WalGroupState>& recovered,
 struct Pipeline {
   std::optional<WalWriteBatch> batch;
   std::optional<absl::Status> result;  // once WriteAndSyncBatch ran
+  bool wrote_behind = false;  // a Write ran while a batch was in flight
 };
 
 // Moves the pipeline one stage on: begin a batch, write and sync it, or
 // finish it. Returns false once the Wal is poisoned.
-bool PipelineStep(Wal& wal, Disk& disk, Pipeline& pipeline) {
+bool PipelineStep(Wal& wal, Disk& disk, Pipeline& pipeline, Rng& rng) {
   if (!pipeline.batch.has_value()) {
     RC_ASSERT(!wal.batch_in_flight());
+    // Half the time in write-behind form: write first, so the batch only
+    // syncs and this thread may write on while it is in flight.
+    if (rng.Chance(1, 2) && !wal.Write().ok()) return false;
     absl::StatusOr<std::optional<WalWriteBatch>> begun = wal.BeginBatch();
     if (!begun.ok()) return false;
     pipeline.batch = *std::move(begun);
@@ -164,9 +169,9 @@ bool PipelineStep(Wal& wal, Disk& disk, Pipeline& pipeline) {
 }
 
 // Finishes a batch in flight, if any. Returns false once poisoned.
-bool DrainPipeline(Wal& wal, Disk& disk, Pipeline& pipeline) {
+bool DrainPipeline(Wal& wal, Disk& disk, Pipeline& pipeline, Rng& rng) {
   while (pipeline.batch.has_value()) {
-    if (!PipelineStep(wal, disk, pipeline)) return false;
+    if (!PipelineStep(wal, disk, pipeline, rng)) return false;
   }
   return true;
 }
@@ -223,8 +228,14 @@ bool Step(Wal& wal, Disk& disk, Pipeline& pipeline, const Model& current,
   } else if (choice < 71) {
     op.kind = Op::kRemove;
     lsn = wal.RemoveGroup(op.group);
+  } else if (pipeline.batch.has_value() && pipeline.batch->bytes.empty() &&
+             choice < 76) {
+    // Write-behind: the batch in flight only syncs (it was sealed after a
+    // Write), so this thread may write the next records meanwhile.
+    pipeline.wrote_behind = true;
+    return wal.Write().ok();
   } else if (pipeline.batch.has_value() || (choice >= 86 && choice < 95)) {
-    return PipelineStep(wal, disk, pipeline);
+    return PipelineStep(wal, disk, pipeline, rng);
   } else if (choice < 76) {
     return wal.Write().ok();
   } else if (choice < 86) {
@@ -298,6 +309,7 @@ RC_GTEST_PROP(WalProperty, CrashAnywhereRecoversADurablePrefixExactly, ()) {
       if (!Step(**wal, disk, pipeline, current, rng, ops)) break;
     }
     RC_CLASSIFY(pipeline.batch.has_value(), "crash with a batch in flight");
+    RC_CLASSIFY(pipeline.wrote_behind, "write-behind during a batch");
     durable = (*wal)->durable_lsn();
     last = (*wal)->last_lsn();
     wal->reset();
@@ -350,7 +362,7 @@ RC_GTEST_PROP(WalProperty, DamageToProvablyDurableFramesIsDataLoss, ()) {
       RC_ASSERT(Step(**wal, disk, pipeline, ModelAt(base, ops, ~uint64_t{0}),
                      rng, ops));
     }
-    RC_ASSERT(DrainPipeline(**wal, disk, pipeline));
+    RC_ASSERT(DrainPipeline(**wal, disk, pipeline, rng));
     RC_ASSERT((*wal)->Sync().ok());
   }
   const std::vector<FrameAt> frames = AllFrames(disk);
