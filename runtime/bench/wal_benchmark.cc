@@ -21,9 +21,8 @@
 //              same bytes: a copy of the WAL's latest B bytes. This is the
 //              bound: the WAL cannot make B bytes durable faster than the bare
 //              disk, so records/s is at most rawB/s * batch.
-// The raw loops append to files in the WAL's own directory (so their blocks
-// come from the same part of the disk) that roll over at the WAL's segment
-// size, as the WAL's segments do. The phases' order varies per round (kOrder),
+// The raw loops append to the WAL's own newest segment (see RawLog), so
+// both sides write the same file. The phases' order varies per round (kOrder),
 // and the printed ratios are medians over the rounds of each round's own ratio,
 // so a burst of load from other jobs on a shared machine skews one round, not
 // the result. Regions and batch on the command line run one case (for perf).
@@ -31,6 +30,7 @@
 // Files go to a fresh directory under $TEST_TMPDIR or /tmp, removed at exit.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +61,7 @@ namespace storage = raftstore::storage;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kRecordBytes = 256;
+constexpr size_t kWalSampleBytes = 256 * 1024;
 // Short slices (20 ms at the default 2 s per phase), so that a change of the
 // disk's state (a shared or rate-limited disk flips between fast and
 // throttled within a second) rarely falls inside a round.
@@ -86,17 +87,19 @@ struct Rate {
   double PerSecond() const { return seconds > 0 ? events / seconds : 0; }
 };
 
-// A raw log: pwrite + fdatasync of a fixed size, appended to a file that
-// rolls over to a fresh one at the WAL's segment size, as the WAL's segments
-// do; the files are removed only by the destructor (outside any timing), so
-// no unlink (and the discards it issues) lands inside a measurement.
+// A raw log: pwrite + fdatasync of a fixed size, appended to the end of a
+// file it is given, in a loop. The benchmark gives it the WAL's own newest
+// segment, so the bound is measured on the very file (and disk blocks) the
+// WAL writes: measured on a file of its own, the bound came out up to 20%
+// faster or slower than the WAL for a whole case, by where the file landed
+// on this virtual disk. The segment is no longer a readable WAL afterwards
+// (raw bytes between its frames), which the benchmark never needs: the Wal
+// appends at the file's end (PosixDisk::Append) and is never reopened.
 class RawLog {
  public:
-  RawLog(std::filesystem::path dir, std::string name, size_t bytes)
-      : dir_(std::move(dir)), name_(std::move(name)), record_(bytes, 'r') {}
+  explicit RawLog(size_t bytes) : record_(bytes, 'r') {}
   ~RawLog() {
     if (fd_ >= 0) ::close(fd_);
-    for (const std::string& path : paths_) std::filesystem::remove(path);
   }
   RawLog(const RawLog&) = delete;
   RawLog& operator=(const RawLog&) = delete;
@@ -104,20 +107,26 @@ class RawLog {
   // The bytes of each append from now on.
   void SetRecord(std::string record) { record_ = std::move(record); }
 
-  // Appends and syncs in a loop for `seconds`: the disk's own rate of
-  // durable appends of this size.
-  void Run(double seconds, Rate* rate) {
+  // Appends to the end of `path` and syncs, in a loop for `seconds`: the
+  // disk's own rate of durable appends of this size.
+  void Run(const std::string& path, double seconds, Rate* rate) {
+    if (path != path_) {
+      if (fd_ >= 0) ::close(fd_);
+      path_ = path;
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) Die("cannot open " + path_);
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) Die("cannot stat " + path_);
+    uint64_t offset = static_cast<uint64_t>(st.st_size);
     const Clock::time_point start = Clock::now();
     while (Seconds(start) < seconds) {
-      if (fd_ < 0 || offset_ >= storage::WalOptions{}.segment_bytes_max) {
-        Roll();
-      }
       if (::pwrite(fd_, record_.data(), record_.size(),
-                   static_cast<off_t>(offset_)) !=
+                   static_cast<off_t>(offset)) !=
           static_cast<ssize_t>(record_.size())) {
         Die("raw pwrite failed");
       }
-      offset_ += record_.size();
+      offset += record_.size();
       if (::fdatasync(fd_) != 0) Die("raw fdatasync failed");
       rate->events += 1;
     }
@@ -125,27 +134,16 @@ class RawLog {
   }
 
  private:
-  void Roll() {
-    if (fd_ >= 0) ::close(fd_);
-    paths_.push_back((dir_ / (name_ + std::to_string(paths_.size()))).string());
-    fd_ = ::open(paths_.back().c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-    if (fd_ < 0) Die("cannot create " + paths_.back());
-    offset_ = 0;
-  }
-
-  const std::filesystem::path dir_;
-  const std::string name_;
   std::string record_;
-  std::vector<std::string> paths_;
+  std::string path_;
   int fd_ = -1;
-  uint64_t offset_ = 0;
 };
 
 // One WAL on PosixDisk being fed `regions` round-robin.
 class WalDriver {
  public:
   WalDriver(const std::filesystem::path& dir, uint64_t regions)
-      : regions_(regions), next_index_(regions + 1, 1) {
+      : dir_(dir), regions_(regions), next_index_(regions + 1, 1) {
     auto disk = raftstore::runtime::PosixDisk::Open(dir.string());
     DieUnlessOk(disk.status());
     disk_ = *std::move(disk);
@@ -159,10 +157,23 @@ class WalDriver {
 
   storage::Wal& wal() { return *wal_; }
 
+  // The path of the WAL's newest segment, the file records go to.
+  std::string NewestSegmentPath() {
+    auto names = disk_->List();
+    DieUnlessOk(names.status());
+    std::string newest;
+    for (const std::string& name : *names) {
+      if (storage::ParseSegmentFileName(name).has_value()) newest = name;
+    }
+    if (newest.empty()) Die("no WAL segment in " + dir_.string());
+    return (dir_ / newest).string();
+  }
+
   // `bytes` bytes of what the WAL wrote last (the tail of its newest
   // segment, repeated if the segment is shorter), so that the raw loop
   // writes the same kind of bytes: a disk or a host that compresses or
-  // deduplicates would favour a raw loop of one repeated letter.
+  // deduplicates would favour a raw loop of one repeated letter. Call it
+  // before a raw loop has appended to the segment.
   std::string LastBytes(size_t bytes) {
     auto names = disk_->List();
     DieUnlessOk(names.status());
@@ -269,6 +280,7 @@ class WalDriver {
   }
 
  private:
+  const std::filesystem::path dir_;
   const uint64_t regions_;
   std::vector<uint64_t> next_index_;
   std::unique_ptr<raftstore::runtime::PosixDisk> disk_;
@@ -331,8 +343,11 @@ CaseResult RunCase(const std::filesystem::path& dir, uint64_t regions,
     Rate unused;
     Rate unused_append;
     driver.RunSerial(batch, 0.05, &unused, &unused_append);
-    RawLog raw256(wal_dir, "raw256-", kRecordBytes);
-    RawLog raw_batch(wal_dir, "raw_batch-", 1);
+    // The WAL's own bytes for the rawB loop, taken before any raw loop has
+    // written to the segment (B per sync is far below this).
+    const std::string wal_bytes = driver.LastBytes(kWalSampleBytes);
+    RawLog raw256(kRecordBytes);
+    RawLog raw_batch(1);
     const double slice = seconds / kRounds;
     const double b = static_cast<double>(batch);
     for (int round = 0; round < kRounds; ++round) {
@@ -350,12 +365,13 @@ CaseResult RunCase(const std::filesystem::path& dir, uint64_t regions,
             driver.RunPipelined(batch, slice, &pipelined);
             break;
           case 2:
-            raw256.Run(slice, &r256);
+            raw256.Run(driver.NewestSegmentPath(), slice, &r256);
             break;
           default:
-            raw_batch.SetRecord(driver.LastBytes(static_cast<size_t>(
-                std::max(1.0, BytesPerSync(driver.wal().stats())))));
-            raw_batch.Run(slice, &r_batch);
+            raw_batch.SetRecord(wal_bytes.substr(
+                0, static_cast<size_t>(
+                       std::max(1.0, BytesPerSync(driver.wal().stats())))));
+            raw_batch.Run(driver.NewestSegmentPath(), slice, &r_batch);
             break;
         }
       }
