@@ -102,15 +102,21 @@ absl::Status PosixDisk::Error(int error, std::string_view op,
   }
 }
 
-void PosixDisk::CacheLocked(const std::string& name, FdRef fd) {
-  if (open_.size() >= options_.open_files_max) {
+PosixDisk::FdRef PosixDisk::CacheLocked(const std::string& name, FdRef fd) {
+  FdRef dropped;
+  if (const auto it = open_.find(name); it != open_.end()) {
+    dropped = std::move(it->second.fd);
+    open_.erase(it);
+  } else if (open_.size() >= options_.open_files_max) {
     auto oldest = open_.begin();
     for (auto it = open_.begin(); it != open_.end(); ++it) {
       if (it->second.last_use < oldest->second.last_use) oldest = it;
     }
+    dropped = std::move(oldest->second.fd);
     open_.erase(oldest);
   }
   open_[name] = OpenFile{std::move(fd), ++use_clock_};
+  return dropped;
 }
 
 void PosixDisk::Close(const std::string& name) {
@@ -137,13 +143,15 @@ absl::StatusOr<PosixDisk::FdRef> PosixDisk::Fd(std::string_view op,
   } while (raw < 0 && errno == EINTR);
   if (raw < 0) return Error(errno, op, name);
   auto fd = std::make_shared<const OpenFd>(raw);
+  FdRef dropped;  // declared before the lock: closed after it is released
   std::lock_guard<std::mutex> lock(mu_);
   if (const auto it = open_.find(name); it != open_.end()) {
-    // Another thread opened it meanwhile: use theirs, close ours.
+    // Another thread opened it meanwhile: use theirs; ours is closed on
+    // return, after the lock.
     it->second.last_use = ++use_clock_;
     return it->second.fd;
   }
-  CacheLocked(name, fd);
+  dropped = CacheLocked(name, fd);
   return fd;
 }
 
@@ -166,8 +174,9 @@ absl::Status PosixDisk::Create(const std::string& name) {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return Error(errno, "create", name);
   auto ref = std::make_shared<const OpenFd>(fd);
+  FdRef dropped;  // declared before the lock: closed after it is released
   std::lock_guard<std::mutex> lock(mu_);
-  CacheLocked(name, std::move(ref));
+  dropped = CacheLocked(name, std::move(ref));
   return absl::OkStatus();
 }
 

@@ -33,7 +33,7 @@
 // and recovers from what is durable). PosixDisk closes the file's descriptor
 // so no later Sync can report a false success through it.
 //
-// Thread-safety: any method may be called from any thread, and two at once:
+// Thread-safety: any method may be called from any thread, several at once:
 // the descriptor cache is under a mutex, and an operation keeps the
 // descriptor it uses open until it returns, even if another thread evicts or
 // closes the name meanwhile (so a descriptor number is never reused under a
@@ -41,9 +41,10 @@
 // thread appends to the newest segment while another syncs it; the kernel
 // orders the two, and a Sync makes durable at least what was appended
 // before it began. The caller must not run two Appends to one file at once
-// (each appends at the size it reads), nor Rename, Remove or Truncate a
-// file while another thread uses it. Another process or PosixDisk on the
-// same directory is not supported.
+// (each appends at the size it reads), nor Rename (either name), Remove or
+// Truncate a file while another thread uses it, nor destroy the PosixDisk
+// while any call is running. Another process or PosixDisk on the same
+// directory is not supported.
 #ifndef RAFTSTORE_RUNTIME_POSIX_DISK_H_
 #define RAFTSTORE_RUNTIME_POSIX_DISK_H_
 
@@ -128,9 +129,11 @@ class PosixDisk final : public storage::Disk {
   // The cached descriptor of `name`, opening it if needed (kNotFound if the
   // file does not exist). `op` is for the error message.
   absl::StatusOr<FdRef> Fd(std::string_view op, const std::string& name);
-  // Caches `fd` for `name`, evicting the least recently used if full.
-  // Requires mu_ held.
-  void CacheLocked(const std::string& name, FdRef fd);
+  // Caches `fd` for `name`, replacing a cached one of the same name or else
+  // evicting the least recently used if full. Requires mu_ held. Returns the
+  // descriptor it dropped, for the caller to release after the lock (a
+  // close(2) need not run under it).
+  FdRef CacheLocked(const std::string& name, FdRef fd);
   // Drops `name` from the cache (closed once no operation holds it).
   void Close(const std::string& name);
   absl::StatusOr<uint64_t> FdSize(std::string_view op, const std::string& name,

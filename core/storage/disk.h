@@ -31,8 +31,10 @@
 //   - kInvalidArgument: a malformed name or argument.
 // Every message names the file.
 //
-// Thread-safety: none promised. PosixDisk is safe to use from one thread at a
-// time (the runtime's storage worker); SimDisk is single-threaded.
+// Thread-safety: none promised. PosixDisk may be used from several threads at
+// once within the limits its header states (the WAL's write-behind appends to
+// a segment on one thread while another syncs it); SimDisk is
+// single-threaded.
 #ifndef RAFTSTORE_CORE_STORAGE_DISK_H_
 #define RAFTSTORE_CORE_STORAGE_DISK_H_
 

@@ -360,7 +360,7 @@ absl::Status WriteAndSyncBatch(Disk* disk, const WalWriteBatch& batch) {
 }
 
 absl::Status Wal::Write() {
-  RS_CHECK(!batch_in_flight() || !in_flight_has_bytes_)
+  RS_CHECK(write_allowed())
       << "wal: Write while a batch in flight still carries bytes to append";
   if (!poisoned_.ok()) return poisoned_;
   if (buffer_.empty()) return absl::OkStatus();

@@ -4,8 +4,8 @@
 // commit. The format, the recovery policy and the GC rule are written down in
 // wal_format.h and docs/wal-format.md.
 //
-// Use (from one thread; the simulator's node driver or the runtime's storage
-// worker):
+// Use (from one thread, but for the pipelined form below; the simulator's
+// node driver or the runtime's storage worker):
 //
 //   ASSIGN_OR_RETURN(auto wal, Wal::Open(disk, options));
 //   for (auto& [id, state] : wal->TakeRecovered()) ...  // rebuild each group
@@ -56,10 +56,14 @@
 // kResourceExhausted or kInvalidArgument without poisoning: nothing was
 // written.
 //
-// Thread-safety: none; one thread at a time. The one exception is the batch
-// of BeginBatch: while it is in flight, WriteAndSyncBatch may run on another
-// thread, which then owns the Disk (no Wal method touches the Disk until
-// FinishBatch: those that would, RS_CHECK that no batch is in flight).
+// Thread-safety: none; one thread at a time. The exception is the batch of
+// BeginBatch: while it is in flight, WriteAndSyncBatch may run on another
+// thread. No Wal method touches the Disk until FinishBatch (those that would
+// RS_CHECK that no batch is in flight) but Write() in write-behind, when the
+// batch carries no bytes: then Write's Disk::Append runs alongside the
+// worker's Disk::Sync of the same segment, which the Disk must allow
+// (PosixDisk does; SimDisk is single-threaded, so its callers run the two
+// in turn).
 #ifndef RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
 #define RAFTSTORE_CORE_STORAGE_WAL_WAL_H_
 
@@ -227,6 +231,11 @@ class Wal {
 
   // True between BeginBatch returning a batch and FinishBatch.
   bool batch_in_flight() const { return in_flight_lsn_ != 0; }
+  // True when Write() may be called now: no batch in flight, or one that
+  // carries no bytes (write-behind).
+  bool write_allowed() const {
+    return !batch_in_flight() || !in_flight_has_bytes_;
+  }
 
   // The LSN of the last record known durable (0 if none).
   uint64_t durable_lsn() const { return durable_lsn_; }

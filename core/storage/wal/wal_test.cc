@@ -304,14 +304,50 @@ TEST_F(WalTest, WriteBehindBytesAreNotDurableUntilTheirOwnBatch) {
   ASSERT_TRUE(wal_->FinishBatch(*std::move(*batch), synced).ok());
   EXPECT_EQ(wal_->durable_lsn(), 1u);
   EXPECT_TRUE(disk_.HasUnsyncedData());
-  // A crash now may keep, tear or drop them: recovery returns a prefix that
-  // holds every durable record and nothing corrupt.
+  // A crash that drops every unsynced sector leaves exactly the batch.
+  sim::SimDiskCrashModel drop_all;
+  drop_all.sector_keep_ppm = 0;
+  drop_all.sector_torn_ppm = 0;
+  disk_.SetCrashModel(drop_all);
+  disk_.Crash();
+  EXPECT_EQ(Indexes(Reopen()[1]), Range(1, 1));
+}
+
+TEST_F(WalTest, WriteBehindWithReadBackVerifiesEachBatchAtItsOffset) {
+  options_.verify_writes = true;
+  wal_ = OpenOk();
+  Append(1, Entries(1, 2, 1));
+  ASSERT_TRUE(wal_->Write().ok());
+  std::optional<WalWriteBatch> in_flight;
+  uint64_t next[3] = {0, 3, 1};  // next entry index per group
+  for (uint64_t round = 1; round <= 4; ++round) {
+    if (in_flight.has_value()) {
+      // Records of this round were written behind the batch in flight; its
+      // read-back covers only its own bytes, at their offset.
+      ASSERT_TRUE(wal_->write_allowed());
+      const uint64_t group = 1 + round % 2;
+      Append(group, Entries(next[group], next[group] + 1, 1));
+      next[group] += 2;
+      ASSERT_TRUE(wal_->Write().ok());
+      const absl::Status finished = wal_->FinishBatch(
+          *std::move(in_flight), WriteAndSyncBatch(&disk_, *in_flight));
+      ASSERT_TRUE(finished.ok()) << finished;
+      in_flight.reset();
+    }
+    auto batch = wal_->BeginBatch();
+    ASSERT_TRUE(batch.ok() && batch->has_value());
+    EXPECT_TRUE((*batch)->bytes.empty());
+    in_flight = *std::move(*batch);
+  }
+  ASSERT_TRUE(wal_->FinishBatch(*std::move(in_flight),
+                                WriteAndSyncBatch(&disk_, *in_flight))
+                  .ok());
+  EXPECT_EQ(wal_->durable_lsn(), wal_->last_lsn());
+  EXPECT_TRUE(wal_->health().ok());
   disk_.Crash();
   auto recovered = Reopen();
-  const std::vector<uint64_t> indexes = Indexes(recovered[1]);
-  ASSERT_GE(indexes.size(), 1u);
-  EXPECT_EQ(indexes, Range(1, indexes.back()));
-  EXPECT_LE(indexes.back(), 3u);
+  EXPECT_EQ(Indexes(recovered[1]), Range(1, 6));
+  EXPECT_EQ(Indexes(recovered[2]), Range(1, 2));
 }
 
 TEST_F(WalTest, WriteBehindIsReadBackByItsOwnBatchNotTheOneInFlight) {
@@ -426,6 +462,7 @@ TEST_F(WalTest, DiskCallsWhileABatchIsInFlightAreABug) {
   ASSERT_TRUE(batch.ok() && batch->has_value());
   EXPECT_DEATH((void)wal_->Sync(), "in flight");
   // Its bytes are not on the disk yet: a Write now would land before them.
+  EXPECT_FALSE(wal_->write_allowed());
   EXPECT_DEATH((void)wal_->Write(), "still carries bytes");
   EXPECT_DEATH((void)wal_->BeginBatch(), "in flight");
   EXPECT_DEATH((void)wal_->CollectGarbage(), "in flight");
