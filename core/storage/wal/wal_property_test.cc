@@ -132,9 +132,9 @@ void CheckRecovered(const absl::btree_map<uint64_t, WalGroupState>& recovered,
   }
 }
 
-// A batch of BeginBatch in flight, as the runtime's storage worker holds
-// it: WriteAndSyncBatch runs at some step between BeginBatch and FinishBatch
-// while appends go on, as it would on another thread.
+// A batch of BeginBatch in flight, as a pipelined caller (one committer
+// thread) holds it: WriteAndSyncBatch runs at some step between BeginBatch and
+// FinishBatch while appends go on, as it would on that other thread.
 struct Pipeline {
   std::optional<WalWriteBatch> batch;
   std::optional<absl::Status> result;  // once WriteAndSyncBatch ran
