@@ -157,8 +157,8 @@ class WalDriver {
 
   storage::Wal& wal() { return *wal_; }
 
-  // The path of the WAL's newest segment, the file records go to.
-  std::string NewestSegmentPath() {
+  // The file name of the WAL's newest segment, the file records go to.
+  std::string NewestSegment() {
     auto names = disk_->List();
     DieUnlessOk(names.status());
     std::string newest;
@@ -166,8 +166,9 @@ class WalDriver {
       if (storage::ParseSegmentFileName(name).has_value()) newest = name;
     }
     if (newest.empty()) Die("no WAL segment in " + dir_.string());
-    return (dir_ / newest).string();
+    return newest;
   }
+  std::string NewestSegmentPath() { return (dir_ / NewestSegment()).string(); }
 
   // `bytes` bytes of what the WAL wrote last (the tail of its newest
   // segment, repeated if the segment is shorter), so that the raw loop
@@ -175,12 +176,7 @@ class WalDriver {
   // deduplicates would favour a raw loop of one repeated letter. Call it
   // before a raw loop has appended to the segment.
   std::string LastBytes(size_t bytes) {
-    auto names = disk_->List();
-    DieUnlessOk(names.status());
-    std::string newest;
-    for (const std::string& name : *names) {
-      if (storage::ParseSegmentFileName(name).has_value()) newest = name;
-    }
+    const std::string newest = NewestSegment();
     auto size = disk_->Size(newest);
     DieUnlessOk(size.status());
     const uint64_t take = std::min<uint64_t>(bytes, *size);
